@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: GPL-2.0
+# khist top-level build. `make` builds everything; `make check` runs every
+# test (host + VM); `make run` starts the main job. Dependencies are installed
+# by scripts/deps.sh the first time (a stamp keeps warm machines fast).
+
+SHELL		:= /bin/bash
+CLANG		?= clang-19
+LLVM_STRIP	?= llvm-strip-19
+BPFTOOL		?= bpftool
+CC		?= gcc
+BUILD		?= build
+# Test-kernel flavours: each gets its own module build and VM run.
+FLAVOURS	?= cloud rt
+FLAVOUR		?= cloud
+
+TOP		:= $(abspath .)
+OUT		:= $(abspath $(BUILD))
+
+# The module is built for every flavour unless KDIR is given, the kbuild way.
+ifeq ($(origin KDIR),undefined)
+KDIRS = $(foreach f,$(FLAVOURS),$(shell scripts/kernel.sh kdir $(f)))
+else
+KDIRS = $(KDIR)
+endif
+# BTF of the default test kernel: vmlinux.h for every BPF program (CO-RE
+# relocates them on other kernels, the host included).
+VMLINUX_BTF	?= $(shell scripts/kernel.sh kdir $(FLAVOUR))/vmlinux
+
+CFLAGS		?= -O2 -g
+USER_CFLAGS	:= $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -I$(TOP)/include -I$(OUT)/bpf
+USER_LDLIBS	:= -lbpf -lelf -lz
+BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+		   -I$(OUT) -I$(TOP)/include -I$(TOP)/bpf
+
+BPF_SRCS	:= $(wildcard bpf/*.bpf.c)
+BPF_OBJS	:= $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS	:= $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.skel.h,$(BPF_SRCS))
+
+# Library code shared by the agent binaries and the selftests.
+AGENT_LIB_SRCS	:= agent/bpffs.c
+AGENT_LIB	:= $(OUT)/agent/libkhist.a
+AGENT_BINS	:= $(OUT)/khist-smoke
+
+.DEFAULT_GOAL := all
+.PHONY: all deps build bpf agent agent-lib kmod selftests check run clean help
+
+# Entry points first make sure the machine has what the build needs, then
+# re-enter make so variables that ask the installed kernels are evaluated
+# only after the install.
+all: deps
+	@$(MAKE) --no-print-directory build
+
+deps:
+	@scripts/deps.sh --check || { echo "Installing dependencies (scripts/deps.sh)"; scripts/deps.sh; }
+
+build: bpf agent kmod selftests
+
+bpf: $(BPF_OBJS) $(BPF_SKELS)
+
+agent: $(AGENT_BINS)
+
+agent-lib: $(AGENT_LIB)
+
+$(OUT)/agent/%.o: agent/%.c $(wildcard agent/*.h include/*.h include/uapi/*.h) | bpf
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(AGENT_LIB): $(patsubst agent/%.c,$(OUT)/agent/%.o,$(AGENT_LIB_SRCS))
+	$(AR) rcs $@ $^
+
+$(OUT)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp
+	mv $@.tmp $@
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/*.h include/*.h include/uapi/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(LLVM_STRIP) -g $@ 2>/dev/null || true
+
+$(OUT)/bpf/%.skel.h: $(OUT)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp
+	mv $@.tmp $@
+
+$(OUT)/khist-smoke: agent/smoke.c $(OUT)/bpf/smoke.skel.h $(AGENT_LIB)
+	$(CC) $(USER_CFLAGS) $< -o $@ $(AGENT_LIB) $(USER_LDLIBS)
+
+# One build directory per kernel release, made of links to kmod/, so several
+# flavours can be built side by side (6.12's kbuild has no MO=).
+kmod:
+	@set -eo pipefail; for kdir in $(KDIRS); do \
+		release=$$(cat $$kdir/include/config/kernel.release); \
+		dir=$(OUT)/kmod/$$release; mkdir -p $$dir; \
+		for f in $(TOP)/kmod/*; do ln -sf $$f $$dir/; done; \
+		$(MAKE) -C $$kdir M=$$dir KHIST_INCLUDE=$(TOP)/include W=1 modules 2>&1 | tee $$dir/build.log; \
+		if grep -q 'warning:' $$dir/build.log; then echo "module build has warnings" >&2; exit 1; fi; \
+	done
+
+selftests: bpf
+	@$(MAKE) --no-print-directory -C selftests all
+
+check: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/check.sh
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	$(OUT)/khist-smoke --seconds 5
+
+clean:
+	rm -rf $(BUILD)
+	@for f in kmod/*.o kmod/*.ko kmod/*.mod* kmod/.*.cmd kmod/Module.symvers kmod/modules.order; do rm -f $$f; done
+	@rm -f .*.cmd Module.symvers modules.order
+
+help:
+	@echo "make            build BPF objects, agent, module (all flavours) and selftests"
+	@echo "make check      build and run unit, host and VM selftests"
+	@echo "make run        build and run the main job in the foreground"
+	@echo "make KDIR=/lib/modules/\$$(uname -r)/build kmod   build the module for another kernel"
+	@echo "make clean      remove every build product"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make check`: every selftest on the host (unit + BPF), then in a VM for
+# each test-kernel flavour. Ends with one line summing all of them:
+# "N passed, N failed, N skipped"; exits non-zero on any failure.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+flavours=${FLAVOURS:-cloud rt}
+passed=0 failed=0 skipped=0 failed_phases=""
+
+run_phase() {
+	local name=$1 out line rc
+	shift
+	echo "=== $name: $*"
+	out=$(mktemp)
+	"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n 1)
+	rm -f "$out"
+	if [ -n "$line" ]; then
+		set -- $line
+		passed=$((passed + $1)) failed=$((failed + $3)) skipped=$((skipped + $5))
+		# A phase that failed outside its tests (kernel report, timeout) counts once.
+		if [ "$rc" -ne 0 ] && [ "$3" -eq 0 ]; then
+			failed=$((failed + 1))
+		fi
+	elif [ "$rc" -ne 0 ]; then
+		failed=$((failed + 1))
+	fi
+	[ "$rc" -eq 0 ] || failed_phases="$failed_phases $name"
+}
+
+export KHIST_ROOT=$top
+run_phase host "$top/build/selftests/run_tests.sh"
+for flavour in $flavours; do
+	run_phase "vm-$flavour" "$top/scripts/vmtest.sh" -f "$flavour"
+done
+
+echo "==="
+[ -z "$failed_phases" ] || echo "failed phases:$failed_phases"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ -z "$failed_phases" ]

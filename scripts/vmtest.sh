@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Boots a test kernel under QEMU (TCG) with an initramfs made of busybox and
+# the build tree, runs one command inside, and exits with its status.
+#
+#   scripts/vmtest.sh [-f FLAVOUR] [-t SECONDS] [-m MEM] [-i] [-- COMMAND...]
+#
+#   -f FLAVOUR   kernel flavour: cloud (default) or rt
+#   -t SECONDS   whole-run timeout (default 900, env VMTEST_TIMEOUT)
+#   -m MEM       guest memory (default 1G)
+#   -i           interactive shell instead of a command
+#   COMMAND      run inside the VM from /khist (the build tree is at
+#                /khist/build); default: every selftest
+#
+# The run fails when the command fails, on timeout, on a kernel panic, and on
+# any WARNING/BUG/Oops/refcount/lockdep/KASAN report in the kernel log; those
+# lines are printed. The full console log is kept in build/vm/FLAVOUR/.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+flavour=cloud
+timeout_s=${VMTEST_TIMEOUT:-900}
+memory=1G
+interactive=0
+
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+while getopts "f:t:m:ih" opt; do
+	case $opt in
+	f) flavour=$OPTARG ;;
+	t) timeout_s=$OPTARG ;;
+	m) memory=$OPTARG ;;
+	i) interactive=1 ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ "${1:-}" = "--" ] && shift
+case $timeout_s in ''|*[!0-9]*) echo "vmtest: -t takes seconds, got '$timeout_s'" >&2; exit 2 ;; esac
+
+release=$("$top/scripts/kernel.sh" release "$flavour")
+image=$("$top/scripts/kernel.sh" image "$flavour")
+module_dir=$top/build/kmod/$release
+if [ ! -f "$module_dir/khist.ko" ]; then
+	echo "vmtest: $module_dir/khist.ko missing: run 'make' first" >&2
+	exit 2
+fi
+
+work=$top/build/vm/$flavour
+root=$work/root
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,khist/build,usr/bin,usr/sbin}
+cp /bin/busybox "$root/bin/busybox"
+for applet in $(/bin/busybox --list); do
+	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+done
+echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
+echo 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >> "$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+
+# The build tree, minus what only the host build needs, and only this
+# kernel's module.
+tar -C "$top/build" --exclude=./vm --exclude=./kmod --exclude='*.o' \
+	--exclude='*.a' --exclude=./vmlinux.h -cf - . | tar -C "$root/khist/build" -xf -
+mkdir -p "$root/khist/build/kmod/$release"
+cp "$module_dir/khist.ko" "$root/khist/build/kmod/$release/"
+
+# Host tools the tests use, and every shared library of every ELF file.
+for tool in bpftool ${VMTEST_EXTRA_TOOLS:-}; do
+	path=$(command -v "$tool") || continue
+	path=$(readlink -f "$path")
+	cp "$path" "$root/usr/sbin/$(basename "$tool")"
+done
+find "$root/khist" "$root/usr" -type f -perm -u+x | while read -r elf; do
+	file -b "$elf" | grep -q 'dynamically linked' || continue
+	ldd "$elf" | awk '/=> \// {print $3} /^\t\/.*ld-linux/ {print $1}'
+done | sort -u | while read -r lib; do
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
+[ -e "$root/lib64" ] || ln -s lib "$root/lib64" 2>/dev/null || true
+
+# The command, quoted for sh.
+quote() { printf "'%s' " "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+{
+	echo "export KHIST_ROOT=/khist"
+	if [ $# -eq 0 ]; then
+		echo "/khist/build/selftests/run_tests.sh"
+	else
+		for arg in "$@"; do quote "$arg"; done
+		echo
+	fi
+} > "$root/khist/vm-command"
+[ $interactive -eq 1 ] && touch "$root/khist/vm-interactive"
+
+cat > "$root/init" <<'INIT'
+#!/bin/sh
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t bpf bpf /sys/fs/bpf
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+ip link set lo up
+echo "KHIST-VM: booted $(uname -r)"
+cd /khist
+if [ -f /khist/vm-interactive ]; then
+	setsid cttyhack sh -l
+	rc=$?
+else
+	sh /khist/vm-command
+	rc=$?
+fi
+echo KHIST-VM-DMESG-BEGIN
+dmesg
+echo KHIST-VM-DMESG-END
+echo "KHIST-VM-EXIT: $rc"
+echo o > /proc/sysrq-trigger
+sleep 30
+INIT
+chmod +x "$root/init"
+
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.cpio.gz"
+
+log=$work/console.log
+qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$memory" -smp 2
+	-kernel "$image" -initrd "$work/initramfs.cpio.gz"
+	-append "console=ttyS0 panic=-1 quiet"
+	-no-reboot -display none -vga none -monitor none -serial stdio)
+
+echo "vmtest: booting $release ($flavour) under TCG, timeout ${timeout_s}s, log $log"
+status=0
+if [ $interactive -eq 1 ]; then
+	"${qemu[@]}" | tee "$log" || status=$?
+else
+	# The kernel log dump at the end goes to the log file only.
+	timeout "$timeout_s" "${qemu[@]}" < /dev/null | tee "$log" |
+		awk '{sub(/\r$/, "")} /^KHIST-VM-DMESG-BEGIN/ {skip = 1} !skip {print; fflush()} /^KHIST-VM-DMESG-END/ {skip = 0}' ||
+		status=$?
+fi
+
+bad='WARNING:|BUG:|Oops|refcount|lockdep|KASAN|UBSAN|Kernel panic|general protection fault|Call Trace:|possible circular locking|possible recursive locking'
+# Kernel lines: the dumped kernel log and timestamped console lines.
+offending=$(awk '/^KHIST-VM-DMESG-BEGIN/ {k = 1; next} /^KHIST-VM-DMESG-END/ {k = 0}
+	k || /^\[ *[0-9]+\.[0-9]+\]/' "$log" | grep -E "$bad" || true)
+
+exit_line=$(grep -a '^KHIST-VM-EXIT: ' "$log" | tail -n 1 || true)
+if [ -n "$offending" ]; then
+	echo "vmtest: FAIL: kernel reported problems (full log: $log):" >&2
+	echo "$offending" >&2
+	exit 1
+fi
+if [ -z "$exit_line" ]; then
+	if [ "$status" -eq 124 ]; then
+		echo "vmtest: FAIL: timed out after ${timeout_s}s (log: $log)" >&2
+	else
+		echo "vmtest: FAIL: the VM stopped before the command finished (panic or crash; log: $log)" >&2
+	fi
+	exit 1
+fi
+rc=${exit_line#KHIST-VM-EXIT: }
+rc=${rc%%[!0-9]*}
+[ "$rc" -eq 0 ] || echo "vmtest: the command exited with status $rc" >&2
+exit "$rc"

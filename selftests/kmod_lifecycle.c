@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/* khist.ko loads, reports its version and modinfo fields, and unloads. */
+#include <gelf.h>
+#include <libelf.h>
+#include <string.h>
+#include <sys/klog.h>
+
+#include <uapi/khist.h>
+
+#include "ktap.h"
+#include "kmod_util.h"
+
+/* Looks @field up in the .modinfo section of the module file. */
+static bool modinfo_field(const char *path, const char *field, char *value, size_t size)
+{
+	size_t field_len = strlen(field);
+	bool found = false;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	Elf *elf;
+	int fd;
+
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx))
+		goto out;
+	while (!found && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		Elf_Data *data;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &shdr))
+			break;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (!name || strcmp(name, ".modinfo"))
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t off = 0; data && off < data->d_size;) {
+			const char *entry = (const char *)data->d_buf + off;
+			size_t len = strnlen(entry, data->d_size - off);
+
+			if (len > field_len && !strncmp(entry, field, field_len) &&
+			    entry[field_len] == '=') {
+				snprintf(value, size, "%s", entry + field_len + 1);
+				found = true;
+				break;
+			}
+			off += len + 1;
+		}
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return found;
+}
+
+static bool read_sysfs(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(buf, size, f) != NULL;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return ok;
+}
+
+static bool kernel_log_contains(const char *text)
+{
+	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	bool found = false;
+	char *buf;
+	int len;
+
+	if (size <= 0)
+		return false;
+	buf = calloc(1, size + 1);
+	if (!buf)
+		return false;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
+	if (len > 0) {
+		buf[len] = '\0';
+		found = strstr(buf, text) != NULL;
+	}
+	free(buf);
+	return found;
+}
+
+int main(void)
+{
+	char value[256], expected[128];
+	const char *why;
+	bool ok;
+	int err;
+
+	ktap_print_header();
+	why = kmod_unavailable_reason();
+	if (why)
+		ktap_exit_skip("%s", why);
+	ktap_set_plan(6);
+
+	ok = true;
+	EXPECT(ok, modinfo_field(kmod_path(), "license", value, sizeof(value)) &&
+		   !strcmp(value, "GPL"), "license '%s'", value);
+	EXPECT(ok, modinfo_field(kmod_path(), "version", value, sizeof(value)) &&
+		   !strcmp(value, KHIST_VERSION_STRING), "version '%s'", value);
+	EXPECT(ok, modinfo_field(kmod_path(), "description", value, sizeof(value)) &&
+		   strlen(value) > 10, "description '%s'", value);
+	ktap_test_result(ok, "modinfo_fields");
+
+	if (kmod_loaded())
+		kmod_unload();
+	err = kmod_load(NULL);
+	ok = err == 0 && kmod_loaded();
+	if (err)
+		ktap_print_msg("finit_module(%s): %s", kmod_path(), strerror(-err));
+	ktap_test_result(ok, "insmod");
+	if (!ok)
+		ktap_finished();
+
+	ok = true;
+	EXPECT(ok, read_sysfs("/sys/module/khist/version", value, sizeof(value)) &&
+		   !strcmp(value, KHIST_VERSION_STRING), "sysfs version '%s'", value);
+	snprintf(expected, sizeof(expected), "khist: version %s loaded", KHIST_VERSION_STRING);
+	EXPECT(ok, kernel_log_contains(expected), "'%s' in the kernel log", expected);
+	ktap_print_msg("loaded %s, version %s", kmod_path(), value);
+	ktap_test_result(ok, "loaded_and_logged_version");
+
+	err = kmod_load(NULL);
+	ktap_test_result(err == -EEXIST, "second_insmod_is_EEXIST");
+
+	err = kmod_unload();
+	ok = err == 0 && !kmod_loaded();
+	if (err)
+		ktap_print_msg("delete_module: %s", strerror(-err));
+	ktap_test_result(ok, "rmmod");
+
+	ok = true;
+	err = kmod_unload_retry(1);
+	EXPECT(ok, err == -ENOENT, "second rmmod: %s", strerror(-err));
+	ktap_test_result(ok, "second_rmmod_is_ENOENT");
+
+	ktap_finished();
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Loading and unloading khist.ko from selftests (finit_module/delete_module). */
+#ifndef KHIST_KMOD_UTIL_H
+#define KHIST_KMOD_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Why the module cannot be loaded here, or NULL when it can. */
+static inline const char *kmod_unavailable_reason(void)
+{
+	if (access("/proc/modules", F_OK))
+		return "this kernel cannot load modules (CONFIG_MODULES off: no /proc/modules)";
+	if (geteuid() != 0)
+		return "loading modules needs root";
+	return NULL;
+}
+
+/* $KHIST_MODULE, else build/kmod/<running release>/khist.ko under $KHIST_ROOT. */
+static inline const char *kmod_path(void)
+{
+	static char path[PATH_MAX];
+	const char *root = getenv("KHIST_ROOT");
+	struct utsname uts;
+
+	if (getenv("KHIST_MODULE"))
+		return getenv("KHIST_MODULE");
+	uname(&uts);
+	snprintf(path, sizeof(path), "%s/build/kmod/%s/khist.ko", root ? root : ".", uts.release);
+	return path;
+}
+
+static inline int kmod_load(const char *params)
+{
+	int fd, err = 0;
+
+	fd = open(kmod_path(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, params ? params : "", 0))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static inline bool kmod_loaded(void)
+{
+	return access("/sys/module/khist", F_OK) == 0;
+}
+
+/*
+ * Module references held by BPF objects are dropped asynchronously after
+ * they are freed, so EAGAIN/EBUSY right after a detach is retried briefly.
+ */
+static inline int kmod_unload_retry(int attempts)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+	for (int i = 0; ; i++) {
+		if (syscall(SYS_delete_module, "khist", O_NONBLOCK) == 0)
+			return 0;
+		if ((errno != EAGAIN && errno != EBUSY) || i + 1 >= attempts)
+			return -errno;
+		nanosleep(&pause, NULL);
+	}
+}
+
+static inline int kmod_unload(void)
+{
+	return kmod_unload_retry(100);
+}
+
+#endif

@@ -1,0 +1,52 @@
+#!/bin/sh
+# Runs every khist selftest program and prints KTAP like kselftest's runner:
+# each program's output indented under "# ", one result line per program,
+# and a closing line "N passed, N failed, N skipped" summing every test case.
+# Usage: run_tests.sh [PROGRAM...]   (default: every program in tests.list)
+# Environment: KHIST_ROOT (tree holding build/), KHIST_TEST_TIMEOUT (s, 300).
+dir=$(cd "$(dirname "$0")" && pwd)
+: "${KHIST_ROOT:=$(cd "$dir/../.." && pwd)}"
+export KHIST_ROOT
+timeout_s=${KHIST_TEST_TIMEOUT:-300}
+
+if [ $# -gt 0 ]; then
+	tests="$*"
+else
+	tests=$(cat "$dir/tests.list")
+fi
+count=$(echo $tests | wc -w)
+passed=0 failed=0 skipped=0 index=0 log=$(mktemp)
+
+echo "KTAP version 1"
+echo "1..$count"
+for test in $tests; do
+	index=$((index + 1))
+	echo "# selftests: khist: $test"
+	timeout "$timeout_s" "$dir/$test" > "$log" 2>&1
+	rc=$?
+	sed 's/^/# /' "$log"
+	totals=$(grep '^# Totals:' "$log" | tail -n 1)
+	if [ -n "$totals" ]; then
+		set -- $(echo "$totals" | sed 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) .* skip:\([0-9]*\) error:\([0-9]*\).*/\1 \2 \3 \4/')
+		p=$1 f=$2 s=$3 e=$4
+		f=$((f + e))
+	elif [ $rc -eq 4 ]; then
+		p=0 f=0 s=1
+	else
+		p=0 f=1 s=0
+	fi
+	# A crash or a non-zero exit with no failed case still fails the program.
+	if [ $rc -ne 0 ] && [ $rc -ne 4 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	case $rc in
+	0) echo "ok $index selftests: khist: $test" ;;
+	4) echo "ok $index selftests: khist: $test # SKIP" ;;
+	124) echo "not ok $index selftests: khist: $test # TIMEOUT ${timeout_s}s" ;;
+	*) echo "not ok $index selftests: khist: $test # exit=$rc" ;;
+	esac
+done
+rm -f "$log"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
