@@ -3,18 +3,11 @@
 # test (host + VM); `make run` starts the main job. Dependencies are installed
 # by scripts/deps.sh the first time (a stamp keeps warm machines fast).
 
-SHELL		:= /bin/bash
-CLANG		?= clang-19
-LLVM_STRIP	?= llvm-strip-19
-BPFTOOL		?= bpftool
-CC		?= gcc
-BUILD		?= build
+include config.mk
 # Test-kernel flavours: each gets its own module build and VM run.
 FLAVOURS	?= cloud rt
 FLAVOUR		?= cloud
 
-TOP		:= $(abspath .)
-OUT		:= $(abspath $(BUILD))
 
 # The module is built for every flavour unless KDIR is given, the kbuild way.
 ifeq ($(origin KDIR),undefined)
@@ -26,20 +19,13 @@ endif
 # relocates them on other kernels, the host included).
 VMLINUX_BTF	?= $(shell scripts/kernel.sh kdir $(FLAVOUR))/vmlinux
 
-CFLAGS		?= -O2 -g
-USER_CFLAGS	:= $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -I$(TOP)/include -I$(OUT)/bpf
-USER_LDLIBS	:= -lbpf -lelf -lz
-BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
-		   -I$(OUT) -I$(TOP)/include -I$(TOP)/bpf
-
 BPF_SRCS	:= $(wildcard bpf/*.bpf.c)
 BPF_OBJS	:= $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS	:= $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.skel.h,$(BPF_SRCS))
 
 # Library code shared by the agent binaries and the selftests.
-AGENT_LIB_SRCS	:= agent/bpffs.c
-AGENT_LIB	:= $(OUT)/agent/libkhist.a
-AGENT_BINS	:= $(OUT)/khist-smoke
+AGENT_LIB_SRCS	:= agent/bpffs.c agent/kmod_client.c
+AGENT_BINS	:= $(OUT)/khist-smoke $(OUT)/khist
 
 .DEFAULT_GOAL := all
 .PHONY: all deps build bpf agent agent-lib kmod selftests check run clean help
@@ -85,6 +71,9 @@ $(OUT)/bpf/%.skel.h: $(OUT)/bpf/%.bpf.o
 $(OUT)/khist-smoke: agent/smoke.c $(OUT)/bpf/smoke.skel.h $(AGENT_LIB)
 	$(CC) $(USER_CFLAGS) $< -o $@ $(AGENT_LIB) $(USER_LDLIBS)
 
+$(OUT)/khist: agent/cli.c $(BPF_SKELS) $(AGENT_LIB)
+	$(CC) $(USER_CFLAGS) $< -o $@ $(AGENT_LIB) $(USER_LDLIBS)
+
 # One build directory per kernel release, made of links to kmod/, so several
 # flavours can be built side by side (6.12's kbuild has no MO=).
 kmod:
@@ -108,7 +97,7 @@ run: deps
 	$(OUT)/khist-smoke --seconds 5
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(OUT)
 	@for f in kmod/*.o kmod/*.ko kmod/*.mod* kmod/.*.cmd kmod/Module.symvers kmod/modules.order; do rm -f $$f; done
 	@rm -f .*.cmd Module.symvers modules.order
 

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Glue between vfs_read()/vfs_write() and the khist trace events: an fprobe
+ * on each function records the entry time in its per-call entry data and
+ * fires the event on return with the measured latency. A probe exists only
+ * while its event has at least one consumer, so an unused glue costs nothing.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/fprobe.h>
+#include <linux/fs.h>
+#include <linux/minmax.h>
+#include <linux/cpumask.h>
+#include <linux/mutex.h>
+#include <linux/ptrace.h>
+#include <linux/timekeeping.h>
+
+#include "khist.h"
+
+#define CREATE_TRACE_POINTS
+#include "khist-events.h"
+
+struct khist_glue_call {
+	struct file *file;
+	size_t count;
+	u64 start_ns;
+};
+
+struct khist_glue {
+	const char *symbol;
+	struct fprobe probe;
+	struct khist_glue_state state;	/* under khist_glue_lock */
+	atomic64_t missed_before;	/* misses of probes already unregistered */
+};
+
+/* Serialises registration (called under the tracepoint core's mutex) with SET_CONFIG. */
+static DEFINE_MUTEX(khist_glue_lock);
+
+static int khist_glue_entry(struct fprobe *probe, unsigned long entry_ip,
+			    unsigned long ret_ip, struct pt_regs *regs,
+			    void *entry_data)
+{
+	struct khist_glue_call *call = entry_data;
+
+	/* vfs_read(file, buf, count, pos) and vfs_write() share the layout. */
+	call->file = (struct file *)regs_get_kernel_argument(regs, 0);
+	call->count = regs_get_kernel_argument(regs, 2);
+	call->start_ns = ktime_get_ns();
+	return 0;
+}
+
+static void khist_glue_read_exit(struct fprobe *probe, unsigned long entry_ip,
+				 unsigned long ret_ip, struct pt_regs *regs,
+				 void *entry_data)
+{
+	struct khist_glue_call *call = entry_data;
+
+	khist_stat_inc(KHIST_STAT_GLUE_READ_EVENTS);
+	trace_khist_vfs_read(call->file, call->count, regs_return_value(regs),
+			     ktime_get_ns() - call->start_ns);
+}
+
+static void khist_glue_write_exit(struct fprobe *probe, unsigned long entry_ip,
+				  unsigned long ret_ip, struct pt_regs *regs,
+				  void *entry_data)
+{
+	struct khist_glue_call *call = entry_data;
+
+	khist_stat_inc(KHIST_STAT_GLUE_WRITE_EVENTS);
+	trace_khist_vfs_write(call->file, call->count, regs_return_value(regs),
+			      ktime_get_ns() - call->start_ns);
+}
+
+static struct khist_glue khist_glues[KHIST_GLUE_COUNT] = {
+	[KHIST_GLUE_READ] = {
+		.symbol = "vfs_read",
+		.probe = {
+			.entry_handler = khist_glue_entry,
+			.exit_handler = khist_glue_read_exit,
+			.entry_data_size = sizeof(struct khist_glue_call),
+		},
+		.state = { .enabled = true },
+	},
+	[KHIST_GLUE_WRITE] = {
+		.symbol = "vfs_write",
+		.probe = {
+			.entry_handler = khist_glue_entry,
+			.exit_handler = khist_glue_write_exit,
+			.entry_data_size = sizeof(struct khist_glue_call),
+		},
+		.state = { .enabled = true },
+	},
+};
+
+static int khist_glue_register(struct khist_glue *glue)
+{
+	int err;
+
+	mutex_lock(&khist_glue_lock);
+	if (!glue->state.enabled) {
+		err = -EACCES;
+		goto out;
+	}
+	/*
+	 * Each call in flight holds a return node until it returns, and reads
+	 * can block (pipes, sockets): leave room for many; running out is
+	 * counted as missed events, never an error.
+	 */
+	glue->probe.nr_maxactive = max(256U, num_possible_cpus() * 32);
+	err = register_fprobe(&glue->probe, glue->symbol, NULL);
+	if (err) {
+		pr_err("cannot probe %s: %d\n", glue->symbol, err);
+		goto out;
+	}
+	glue->state.active = true;
+	pr_debug("probe on %s registered\n", glue->symbol);
+out:
+	mutex_unlock(&khist_glue_lock);
+	return err;
+}
+
+static void khist_glue_unregister(struct khist_glue *glue)
+{
+	mutex_lock(&khist_glue_lock);
+	if (glue->state.active) {
+		unregister_fprobe(&glue->probe);
+		atomic64_add(glue->probe.nmissed, &glue->missed_before);
+		glue->probe.nmissed = 0;
+		glue->state.active = false;
+		pr_debug("probe on %s unregistered\n", glue->symbol);
+	}
+	mutex_unlock(&khist_glue_lock);
+}
+
+int khist_glue_read_reg(void)
+{
+	return khist_glue_register(&khist_glues[KHIST_GLUE_READ]);
+}
+
+void khist_glue_read_unreg(void)
+{
+	khist_glue_unregister(&khist_glues[KHIST_GLUE_READ]);
+}
+
+int khist_glue_write_reg(void)
+{
+	return khist_glue_register(&khist_glues[KHIST_GLUE_WRITE]);
+}
+
+void khist_glue_write_unreg(void)
+{
+	khist_glue_unregister(&khist_glues[KHIST_GLUE_WRITE]);
+}
+
+void khist_glue_get_state(enum khist_glue_id id, struct khist_glue_state *state)
+{
+	mutex_lock(&khist_glue_lock);
+	*state = khist_glues[id].state;
+	mutex_unlock(&khist_glue_lock);
+}
+
+/*
+ * Disabling makes new attachments fail with -EACCES and silences a probe
+ * that is registered now; consumers already attached stay attached.
+ */
+void khist_glue_set_enabled(enum khist_glue_id id, bool enabled)
+{
+	struct khist_glue *glue = &khist_glues[id];
+
+	mutex_lock(&khist_glue_lock);
+	if (glue->state.enabled != enabled) {
+		glue->state.enabled = enabled;
+		if (glue->state.active) {
+			if (enabled)
+				enable_fprobe(&glue->probe);
+			else
+				disable_fprobe(&glue->probe);
+		}
+	}
+	mutex_unlock(&khist_glue_lock);
+}
+
+u64 khist_glue_missed(enum khist_glue_id id)
+{
+	struct khist_glue *glue = &khist_glues[id];
+
+	return atomic64_read(&glue->missed_before) + READ_ONCE(glue->probe.nmissed);
+}
+
+/* Consumers hold a module reference, so nothing is attached here: a safety net. */
+void khist_glue_exit(void)
+{
+	for (int id = 0; id < KHIST_GLUE_COUNT; id++) {
+		if (WARN_ON_ONCE(khist_glues[id].state.active))
+			khist_glue_unregister(&khist_glues[id]);
+	}
+}

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kfuncs for BPF programs: what kind of file a struct file is, its path,
+ * module statistics, and binding the map the statistics are published into.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bpf.h>
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+#include <linux/dcache.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <linux/string.h>
+
+#include "khist.h"
+
+static bool khist_is_pseudo_fs(unsigned long magic)
+{
+	switch (magic) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case BPF_FS_MAGIC:
+	case PSTOREFS_MAGIC:
+	case EFIVARFS_MAGIC:
+	case SELINUX_MAGIC:
+	case SMACK_MAGIC:
+	case DEVPTS_SUPER_MAGIC:
+		return true;
+	default:
+		return false;
+	}
+}
+
+__bpf_kfunc_start_defs();
+
+/**
+ * khist_file_kind - classify a file
+ * @file__nullable: the file, may be NULL
+ *
+ * Return: an enum khist_file_kind; KHIST_FILE_UNKNOWN for NULL.
+ */
+__bpf_kfunc u32 khist_file_kind(struct file *file__nullable)
+{
+	struct inode *inode;
+	unsigned long magic;
+
+	khist_stat_inc(KHIST_STAT_KFUNC_CALLS);
+	if (!file__nullable)
+		return KHIST_FILE_UNKNOWN;
+	inode = file_inode(file__nullable);
+	if (!inode || !inode->i_sb)
+		return KHIST_FILE_UNKNOWN;
+	magic = inode->i_sb->s_magic;
+	if (magic == ANON_INODE_FS_MAGIC)
+		return KHIST_FILE_ANON_INODE;
+
+	switch (inode->i_mode & S_IFMT) {
+	case S_IFREG:
+		return khist_is_pseudo_fs(magic) ? KHIST_FILE_PSEUDO_FS : KHIST_FILE_REGULAR;
+	case S_IFDIR:
+		return khist_is_pseudo_fs(magic) ? KHIST_FILE_PSEUDO_FS : KHIST_FILE_DIRECTORY;
+	case S_IFCHR:
+		return KHIST_FILE_CHAR_DEVICE;
+	case S_IFBLK:
+		return KHIST_FILE_BLOCK_DEVICE;
+	case S_IFIFO:
+		return KHIST_FILE_FIFO;
+	case S_IFSOCK:
+		return KHIST_FILE_SOCKET;
+	case S_IFLNK:
+		return KHIST_FILE_SYMLINK;
+	default:
+		return KHIST_FILE_UNKNOWN;
+	}
+}
+
+/**
+ * khist_file_path - write a file's path into a BPF buffer
+ * @file__nullable: the file
+ * @buf: destination
+ * @buf__sz: its size
+ *
+ * d_path() walks dentries under RCU and the rename/mount seqlocks, takes no
+ * sleeping lock on its lockless first pass, allocates nothing and runs the
+ * d_dname() of pipes, sockets and anonymous inodes, which only format a
+ * string: it is safe where the glue events and fexit programs run (in
+ * process context with preemption or migration disabled). Only a rename or
+ * mount racing with the walk makes it retry with the seqlock held.
+ *
+ * Return: the path's length without the NUL; -EINVAL for a NULL file or an
+ * empty buffer; -ENAMETOOLONG when the path did not fit, in which case the
+ * buffer holds its tail (the end of the path); other negative errnos from
+ * d_path(). The buffer is NUL-terminated in every case (empty when a
+ * synthetic name such as "pipe:[123]" did not fit).
+ */
+__bpf_kfunc int khist_file_path(struct file *file__nullable, char *buf, u32 buf__sz)
+{
+	char *path;
+	int len;
+
+	khist_stat_inc(KHIST_STAT_KFUNC_CALLS);
+	if (!buf || !buf__sz) {
+		khist_stat_inc(KHIST_STAT_KFUNC_ERRORS);
+		return -EINVAL;
+	}
+	buf[0] = '\0';
+	if (!file__nullable) {
+		khist_stat_inc(KHIST_STAT_KFUNC_ERRORS);
+		return -EINVAL;
+	}
+	path = d_path(&file__nullable->f_path, buf, buf__sz);
+	if (IS_ERR(path)) {
+		khist_stat_inc(KHIST_STAT_PATH_FAILURES);
+		struct dentry *dentry = file__nullable->f_path.dentry;
+
+		/* Real paths overflow keeping their tail; synthetic names write nothing. */
+		buf[buf__sz - 1] = '\0';
+		if (PTR_ERR(path) != -ENAMETOOLONG ||
+		    (dentry->d_op && dentry->d_op->d_dname))
+			buf[0] = '\0';
+		return PTR_ERR(path);
+	}
+	len = buf + buf__sz - 1 - path;
+	memmove(buf, path, len + 1);
+	return len;
+}
+
+/**
+ * khist_stat_add - add to one of the module's statistics
+ * @stat_id: an enum khist_stat
+ * @delta: amount
+ *
+ * Return: 0, or -EINVAL (counted as a kfunc error) for an unknown id.
+ */
+__bpf_kfunc int khist_stat_add(u32 stat_id, u64 delta)
+{
+	khist_stat_inc(KHIST_STAT_KFUNC_CALLS);
+	if (stat_id >= KHIST_STAT_COUNT) {
+		khist_stat_inc(KHIST_STAT_KFUNC_ERRORS);
+		return -EINVAL;
+	}
+	khist_stat_add_value(stat_id, delta);
+	return 0;
+}
+
+/**
+ * khist_stats_map_bind - publish the module's statistics into a map
+ * @map__map: an ARRAY or PERCPU_ARRAY map, key u32, value u64, with at
+ *	      least KHIST_STAT_COUNT entries
+ *
+ * The module keeps a reference to the map until it is unbound, replaced by
+ * another bind, or the module is unloaded.
+ *
+ * Return: 0, or -EINVAL for a map of the wrong shape.
+ */
+__bpf_kfunc int khist_stats_map_bind(void *map__map)
+{
+	int err;
+
+	khist_stat_inc(KHIST_STAT_KFUNC_CALLS);
+	err = khist_stats_bind_map(map__map);
+	if (err)
+		khist_stat_inc(KHIST_STAT_KFUNC_ERRORS);
+	return err;
+}
+
+/**
+ * khist_stats_map_unbind - publish a last time and drop the bound map
+ *
+ * Return: 0, or -ENOENT when no map is bound.
+ */
+__bpf_kfunc int khist_stats_map_unbind(void)
+{
+	khist_stat_inc(KHIST_STAT_KFUNC_CALLS);
+	return khist_stats_unbind_map();
+}
+
+__bpf_kfunc_end_defs();
+
+/* Callable from tracing programs (tp_btf, fentry, fexit) and SYSCALL programs. */
+BTF_KFUNCS_START(khist_tracing_kfunc_ids)
+BTF_ID_FLAGS(func, khist_file_kind)
+BTF_ID_FLAGS(func, khist_file_path)
+BTF_ID_FLAGS(func, khist_stat_add)
+BTF_KFUNCS_END(khist_tracing_kfunc_ids)
+
+static const struct btf_kfunc_id_set khist_tracing_kfunc_set = {
+	.owner = THIS_MODULE,
+	.set = &khist_tracing_kfunc_ids,
+};
+
+/* Binding takes a mutex: sleepable SYSCALL programs only (BPF_PROG_RUN). */
+BTF_KFUNCS_START(khist_syscall_kfunc_ids)
+BTF_ID_FLAGS(func, khist_stat_add)
+BTF_ID_FLAGS(func, khist_stats_map_bind, KF_SLEEPABLE)
+BTF_ID_FLAGS(func, khist_stats_map_unbind, KF_SLEEPABLE)
+BTF_KFUNCS_END(khist_syscall_kfunc_ids)
+
+static const struct btf_kfunc_id_set khist_syscall_kfunc_set = {
+	.owner = THIS_MODULE,
+	.set = &khist_syscall_kfunc_ids,
+};
+
+int khist_kfuncs_init(void)
+{
+	int err;
+
+	err = register_btf_kfunc_id_set(BPF_PROG_TYPE_TRACING, &khist_tracing_kfunc_set);
+	if (err) {
+		pr_err("registering tracing kfuncs failed: %d\n", err);
+		return err;
+	}
+	err = register_btf_kfunc_id_set(BPF_PROG_TYPE_SYSCALL, &khist_syscall_kfunc_set);
+	if (err)
+		pr_err("registering syscall kfuncs failed: %d\n", err);
+	return err;
+}
