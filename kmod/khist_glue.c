@@ -7,13 +7,14 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/atomic.h>
 #include <linux/fprobe.h>
 #include <linux/fs.h>
 #include <linux/minmax.h>
 #include <linux/cpumask.h>
 #include <linux/mutex.h>
 #include <linux/ptrace.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
 #include <linux/timekeeping.h>
 
 #include "khist.h"
@@ -29,9 +30,15 @@ struct khist_glue_call {
 
 struct khist_glue {
 	const char *symbol;
-	struct fprobe probe;
+	fprobe_exit_cb exit_handler;
+	/*
+	 * A new fprobe for every registration: a struct fprobe is not reusable
+	 * after unregister_fprobe() on 6.12 (reusing one ended in a NULL RCU
+	 * callback during the second unregistration).
+	 */
+	struct fprobe *probe;		/* under khist_glue_lock */
 	struct khist_glue_state state;	/* under khist_glue_lock */
-	atomic64_t missed_before;	/* misses of probes already unregistered */
+	u64 missed_before;		/* under khist_glue_lock */
 };
 
 /* Serialises registration (called under the tracepoint core's mutex) with SET_CONFIG. */
@@ -75,26 +82,19 @@ static void khist_glue_write_exit(struct fprobe *probe, unsigned long entry_ip,
 static struct khist_glue khist_glues[KHIST_GLUE_COUNT] = {
 	[KHIST_GLUE_READ] = {
 		.symbol = "vfs_read",
-		.probe = {
-			.entry_handler = khist_glue_entry,
-			.exit_handler = khist_glue_read_exit,
-			.entry_data_size = sizeof(struct khist_glue_call),
-		},
+		.exit_handler = khist_glue_read_exit,
 		.state = { .enabled = true },
 	},
 	[KHIST_GLUE_WRITE] = {
 		.symbol = "vfs_write",
-		.probe = {
-			.entry_handler = khist_glue_entry,
-			.exit_handler = khist_glue_write_exit,
-			.entry_data_size = sizeof(struct khist_glue_call),
-		},
+		.exit_handler = khist_glue_write_exit,
 		.state = { .enabled = true },
 	},
 };
 
 static int khist_glue_register(struct khist_glue *glue)
 {
+	struct fprobe *probe;
 	int err;
 
 	mutex_lock(&khist_glue_lock);
@@ -102,17 +102,27 @@ static int khist_glue_register(struct khist_glue *glue)
 		err = -EACCES;
 		goto out;
 	}
+	probe = kzalloc(sizeof(*probe), GFP_KERNEL);
+	if (!probe) {
+		err = -ENOMEM;
+		goto out;
+	}
+	probe->entry_handler = khist_glue_entry;
+	probe->exit_handler = glue->exit_handler;
+	probe->entry_data_size = sizeof(struct khist_glue_call);
 	/*
 	 * Each call in flight holds a return node until it returns, and reads
 	 * can block (pipes, sockets): leave room for many; running out is
 	 * counted as missed events, never an error.
 	 */
-	glue->probe.nr_maxactive = max(256U, num_possible_cpus() * 32);
-	err = register_fprobe(&glue->probe, glue->symbol, NULL);
+	probe->nr_maxactive = max(256U, num_possible_cpus() * 32);
+	err = register_fprobe(probe, glue->symbol, NULL);
 	if (err) {
 		pr_err("cannot probe %s: %d\n", glue->symbol, err);
+		kfree(probe);
 		goto out;
 	}
+	glue->probe = probe;
 	glue->state.active = true;
 	pr_debug("probe on %s registered\n", glue->symbol);
 out:
@@ -122,15 +132,23 @@ out:
 
 static void khist_glue_unregister(struct khist_glue *glue)
 {
+	struct fprobe *probe;
+
 	mutex_lock(&khist_glue_lock);
-	if (glue->state.active) {
-		unregister_fprobe(&glue->probe);
-		atomic64_add(glue->probe.nmissed, &glue->missed_before);
-		glue->probe.nmissed = 0;
+	probe = glue->probe;
+	if (probe) {
+		unregister_fprobe(probe);
+		glue->missed_before += READ_ONCE(probe->nmissed);
+		glue->probe = NULL;
 		glue->state.active = false;
 		pr_debug("probe on %s unregistered\n", glue->symbol);
 	}
 	mutex_unlock(&khist_glue_lock);
+	if (probe) {
+		/* Handlers that started before the unregistration have returned. */
+		synchronize_rcu();
+		kfree(probe);
+	}
 }
 
 int khist_glue_read_reg(void)
@@ -171,11 +189,11 @@ void khist_glue_set_enabled(enum khist_glue_id id, bool enabled)
 	mutex_lock(&khist_glue_lock);
 	if (glue->state.enabled != enabled) {
 		glue->state.enabled = enabled;
-		if (glue->state.active) {
+		if (glue->probe) {
 			if (enabled)
-				enable_fprobe(&glue->probe);
+				enable_fprobe(glue->probe);
 			else
-				disable_fprobe(&glue->probe);
+				disable_fprobe(glue->probe);
 		}
 	}
 	mutex_unlock(&khist_glue_lock);
@@ -184,8 +202,14 @@ void khist_glue_set_enabled(enum khist_glue_id id, bool enabled)
 u64 khist_glue_missed(enum khist_glue_id id)
 {
 	struct khist_glue *glue = &khist_glues[id];
+	u64 missed;
 
-	return atomic64_read(&glue->missed_before) + READ_ONCE(glue->probe.nmissed);
+	mutex_lock(&khist_glue_lock);
+	missed = glue->missed_before;
+	if (glue->probe)
+		missed += READ_ONCE(glue->probe->nmissed);
+	mutex_unlock(&khist_glue_lock);
+	return missed;
 }
 
 /* Consumers hold a module reference, so nothing is attached here: a safety net. */

@@ -197,6 +197,8 @@ static const struct btf_kfunc_id_set khist_tracing_kfunc_set = {
 
 /* Binding takes a mutex: sleepable SYSCALL programs only (BPF_PROG_RUN). */
 BTF_KFUNCS_START(khist_syscall_kfunc_ids)
+BTF_ID_FLAGS(func, khist_file_kind)
+BTF_ID_FLAGS(func, khist_file_path)
 BTF_ID_FLAGS(func, khist_stat_add)
 BTF_ID_FLAGS(func, khist_stats_map_bind, KF_SLEEPABLE)
 BTF_ID_FLAGS(func, khist_stats_map_unbind, KF_SLEEPABLE)

@@ -10,6 +10,7 @@
 #include <linux/jiffies.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
+#include <linux/string.h>
 #include <linux/workqueue.h>
 
 #include "khist.h"
@@ -24,34 +25,41 @@ static bool khist_stats_stopping;		/* under khist_bind_lock */
 static void khist_publish_work_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(khist_publish_work, khist_publish_work_fn);
 
-/* Counts that do not live in the per-CPU counters, reported on CPU 0. */
-static u64 khist_stat_extra(enum khist_stat id)
+/*
+ * Counts that do not live in the per-CPU counters (reported on CPU 0).
+ * Reading them takes the glue's mutex: collect them before any RCU section.
+ */
+static void khist_stat_extras(u64 extra[KHIST_STAT_COUNT])
 {
-	switch (id) {
-	case KHIST_STAT_GLUE_READ_MISSED:
-		return khist_glue_missed(KHIST_GLUE_READ);
-	case KHIST_STAT_GLUE_WRITE_MISSED:
-		return khist_glue_missed(KHIST_GLUE_WRITE);
-	default:
-		return 0;
-	}
+	memset(extra, 0, sizeof(u64) * KHIST_STAT_COUNT);
+	extra[KHIST_STAT_GLUE_READ_MISSED] = khist_glue_missed(KHIST_GLUE_READ);
+	extra[KHIST_STAT_GLUE_WRITE_MISSED] = khist_glue_missed(KHIST_GLUE_WRITE);
 }
 
-static u64 khist_stat_cpu_value(enum khist_stat id, int cpu)
+static u64 khist_stat_cpu_value(enum khist_stat id, int cpu, const u64 *extra)
 {
 	u64 value = READ_ONCE(per_cpu_ptr(khist_stat_counters, cpu)->value[id]);
 
-	return cpu == 0 ? value + khist_stat_extra(id) : value;
+	return cpu == 0 ? value + extra[id] : value;
 }
 
-u64 khist_stat_read(enum khist_stat id)
+static u64 khist_stat_total(enum khist_stat id, const u64 *extra)
 {
 	u64 sum = 0;
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		sum += khist_stat_cpu_value(id, cpu);
+		sum += khist_stat_cpu_value(id, cpu, extra);
 	return sum;
+}
+
+/* May sleep. */
+u64 khist_stat_read(enum khist_stat id)
+{
+	u64 extra[KHIST_STAT_COUNT];
+
+	khist_stat_extras(extra);
+	return khist_stat_total(id, extra);
 }
 
 static bool khist_map_fits(const struct bpf_map *map)
@@ -70,6 +78,7 @@ static bool khist_map_fits(const struct bpf_map *map)
 static void khist_publish_locked(void)
 {
 	struct bpf_map *map = khist_bound_map;
+	u64 extra[KHIST_STAT_COUNT];
 	u32 key;
 	int cpu;
 
@@ -77,10 +86,11 @@ static void khist_publish_locked(void)
 	if (!map)
 		return;
 	khist_stat_inc(KHIST_STAT_PUBLISHES);
+	khist_stat_extras(extra);
 	rcu_read_lock();
 	for (key = 0; key < KHIST_STAT_COUNT; key++) {
 		if (map->map_type == BPF_MAP_TYPE_ARRAY) {
-			u64 value = khist_stat_read(key);
+			u64 value = khist_stat_total(key, extra);
 
 			map->ops->map_update_elem(map, &key, &value, BPF_ANY);
 			continue;
@@ -89,7 +99,7 @@ static void khist_publish_locked(void)
 			u64 *slot = map->ops->map_lookup_percpu_elem(map, &key, cpu);
 
 			if (slot)
-				WRITE_ONCE(*slot, khist_stat_cpu_value(key, cpu));
+				WRITE_ONCE(*slot, khist_stat_cpu_value(key, cpu, extra));
 		}
 	}
 	rcu_read_unlock();

@@ -7,8 +7,15 @@
 
 #include <uapi/khist.h>
 
+#include <linux/types.h>
+
 #include "ktap.h"
 #include "kmod_util.h"
+#include "progs/kmod_glue_test.h"
+#include "kmod_glue_test.skel.h"
+
+#define CYCLES 20
+#define CYCLE_READS 10
 
 /* Looks @field up in the .modinfo section of the module file. */
 static bool modinfo_field(const char *path, const char *field, char *value, size_t size)
@@ -92,6 +99,47 @@ static bool kernel_log_contains(const char *text)
 	return found;
 }
 
+/* Loads, uses the read glue from BPF, detaches and unloads, CYCLES times. */
+static bool cycles_with_glue_in_use(void)
+{
+	for (int cycle = 1; cycle <= CYCLES; cycle++) {
+		struct kmod_glue_test_bpf *skel;
+		unsigned long long events;
+		char buf[8];
+		int err, fd;
+
+		err = kmod_load(NULL);
+		if (err) {
+			ktap_print_msg("cycle %d: insmod: %s", cycle, strerror(-err));
+			return false;
+		}
+		skel = kmod_glue_test_bpf__open();
+		if (!skel)
+			return false;
+		skel->rodata->target_tgid = getpid();
+		if (kmod_glue_test_bpf__load(skel) ||
+		    !(skel->links.on_read = bpf_program__attach(skel->progs.on_read))) {
+			ktap_print_msg("cycle %d: loading or attaching: %s", cycle, strerror(errno));
+			kmod_glue_test_bpf__destroy(skel);
+			return false;
+		}
+		fd = open("/proc/version", O_RDONLY);
+		for (int i = 0; i < CYCLE_READS; i++)
+			if (pread(fd, buf, sizeof(buf), 0) != sizeof(buf))
+				break;
+		close(fd);
+		events = skel->bss->read_seen.events;
+		kmod_glue_test_bpf__destroy(skel);
+		err = kmod_unload();
+		if (events != CYCLE_READS || err) {
+			ktap_print_msg("cycle %d: %llu events for %d reads, rmmod: %s", cycle, events,
+				       CYCLE_READS, strerror(-err));
+			return false;
+		}
+	}
+	return true;
+}
+
 int main(void)
 {
 	char value[256], expected[128];
@@ -103,7 +151,7 @@ int main(void)
 	why = kmod_unavailable_reason();
 	if (why)
 		ktap_exit_skip("%s", why);
-	ktap_set_plan(6);
+	ktap_set_plan(8);
 
 	ok = true;
 	EXPECT(ok, modinfo_field(kmod_path(), "license", value, sizeof(value)) &&
@@ -146,5 +194,13 @@ int main(void)
 	EXPECT(ok, err == -ENOENT, "second rmmod: %s", strerror(-err));
 	ktap_test_result(ok, "second_rmmod_is_ENOENT");
 
+	ok = true;
+	err = kmod_load("publish_interval_ms=3600001");
+	EXPECT(ok, err == -EINVAL && !kmod_loaded(), "out-of-range parameter: %s", strerror(-err));
+	EXPECT(ok, kernel_log_contains("khist: publish_interval_ms=3600001 is out of range"),
+	       "no explanation in the kernel log");
+	ktap_test_result(ok, "bad_parameter_refused");
+
+	ktap_test_result(cycles_with_glue_in_use(), "%d_cycles_with_glue_in_use", CYCLES);
 	ktap_finished();
 }

@@ -13,6 +13,10 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ktap.h"
 
 /* Why the module cannot be loaded here, or NULL when it can. */
 static inline const char *kmod_unavailable_reason(void)
@@ -76,6 +80,34 @@ static inline int kmod_unload_retry(int attempts)
 static inline int kmod_unload(void)
 {
 	return kmod_unload_retry(100);
+}
+
+/* Runs a SYSCALL program once: its return value, or -errno if it did not run. */
+static inline int run_syscall_prog(int prog_fd)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		return -errno;
+	return (int)opts.retval;
+}
+
+/*
+ * Every module test starts from a freshly loaded module (so counters start
+ * at zero), or skips the whole program when modules cannot be loaded here.
+ */
+static inline void kmod_fresh_load_or_skip(const char *params)
+{
+	const char *why = kmod_unavailable_reason();
+	int err;
+
+	if (why)
+		ktap_exit_skip("%s", why);
+	if (kmod_loaded() && kmod_unload())
+		ktap_exit_fail("khist is loaded and cannot be unloaded");
+	err = kmod_load(params);
+	if (err)
+		ktap_exit_fail("loading %s: %s", kmod_path(), strerror(-err));
 }
 
 #endif

@@ -114,6 +114,22 @@ static inline void ktap_exit_skip(const char *fmt, ...)
 	exit(KSFT_SKIP);
 }
 
+/* Gives up on the whole program: a KTAP "Bail out!" line, exit code 1. */
+static inline void ktap_exit_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("Bail out! ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	printf("# Totals: pass:%u fail:%u xfail:0 xpass:0 skip:%u error:1\n",
+	       ktap.pass, ktap.fail, ktap.skip);
+	fflush(stdout);
+	exit(KSFT_FAIL);
+}
+
 /*
  * Evaluates an expectation inside a test case, printing what was expected
  * and what was seen when it fails. Use with a local `bool ok = true;`.

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Programs on khist.ko's glue events and kfuncs, driven by selftests. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include <uapi/khist.h>
+#include "khist_kfuncs.h"
+#include "kmod_glue_test.h"
+
+const volatile __u32 target_tgid;
+
+
+struct observation read_seen;
+struct observation write_seen;
+__u64 raw_read_events;
+__s32 small_path_len;
+char small_path[8];
+
+/* Results of the SYSCALL programs, for checks beyond their return value. */
+__u32 null_kind;
+__s32 null_path_len;
+char null_path[16];
+
+static __always_inline bool is_target(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
+}
+
+static __always_inline void observe(struct observation *seen, struct file *file,
+				    size_t count, ssize_t ret, __u64 latency_ns)
+{
+	seen->events++;
+	if (ret > 0)
+		seen->bytes += ret;
+	seen->count = count;
+	seen->ret = ret;
+	seen->latency_ns = latency_ns;
+	if (!seen->latency_min_ns || latency_ns < seen->latency_min_ns)
+		seen->latency_min_ns = latency_ns;
+	if (latency_ns > seen->latency_max_ns)
+		seen->latency_max_ns = latency_ns;
+	seen->kind = khist_file_kind(file);
+	seen->path_len = khist_file_path(file, seen->path, sizeof(seen->path));
+}
+
+SEC("tp_btf/khist_vfs_read")
+int BPF_PROG(on_read, struct file *file, size_t count, ssize_t ret, __u64 latency_ns)
+{
+	if (!is_target() || !file)
+		return 0;
+	observe(&read_seen, file, count, ret, latency_ns);
+	small_path_len = khist_file_path(file, small_path, sizeof(small_path));
+	return 0;
+}
+
+SEC("tp_btf/khist_vfs_write")
+int BPF_PROG(on_write, struct file *file, size_t count, ssize_t ret, __u64 latency_ns)
+{
+	if (!is_target() || !file)
+		return 0;
+	observe(&write_seen, file, count, ret, latency_ns);
+	return 0;
+}
+
+SEC("raw_tp/khist_vfs_read")
+int BPF_PROG(on_read_raw, struct file *file, size_t count, ssize_t ret, __u64 latency_ns)
+{
+	if (is_target())
+		raw_read_events++;
+	return 0;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KHIST_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats_array SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KHIST_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats_percpu SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KHIST_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats_hash SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KHIST_STAT_COUNT - 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats_too_small SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KHIST_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u32);
+} stats_narrow SEC(".maps");
+
+SEC("syscall")
+int bind_array(void *ctx) { return khist_stats_map_bind(&stats_array); }
+
+SEC("syscall")
+int bind_percpu(void *ctx) { return khist_stats_map_bind(&stats_percpu); }
+
+SEC("syscall")
+int bind_hash(void *ctx) { return khist_stats_map_bind(&stats_hash); }
+
+SEC("syscall")
+int bind_too_small(void *ctx) { return khist_stats_map_bind(&stats_too_small); }
+
+SEC("syscall")
+int bind_narrow(void *ctx) { return khist_stats_map_bind(&stats_narrow); }
+
+SEC("syscall")
+int unbind(void *ctx) { return khist_stats_map_unbind(); }
+
+SEC("syscall")
+int stat_add_bad_id(void *ctx) { return khist_stat_add(KHIST_STAT_COUNT + 1000, 1); }
+
+SEC("syscall")
+int stat_add_user(void *ctx) { return khist_stat_add(KHIST_STAT_USER_0, 7); }
+
+SEC("syscall")
+int null_file(void *ctx)
+{
+	null_kind = khist_file_kind(NULL);
+	null_path_len = khist_file_path(NULL, null_path, sizeof(null_path));
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
