@@ -24,10 +24,13 @@ BPF_OBJS	:= $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS	:= $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.skel.h,$(BPF_SRCS))
 
 # Library code shared by the agent binaries and the selftests.
-AGENT_LIB_SRCS	:= agent/bpffs.c agent/kmod_client.c
+AGENT_LIB_SRCS	:= agent/bpffs.c agent/kmod_client.c agent/catalog.c agent/loader.c \
+		   agent/reader.c agent/text.c agent/json.c
+KHIST_SRCS	:= agent/cli.c agent/cli_show.c agent/cli_kmod.c
 AGENT_BINS	:= $(OUT)/khist-smoke $(OUT)/khist
 
 .DEFAULT_GOAL := all
+.SECONDARY:
 .PHONY: all deps build bpf agent agent-lib kmod selftests check run clean help
 
 # Entry points first make sure the machine has what the build needs, then
@@ -47,7 +50,12 @@ agent: $(AGENT_BINS)
 
 agent-lib: $(AGENT_LIB)
 
-$(OUT)/agent/%.o: agent/%.c $(wildcard agent/*.h include/*.h include/uapi/*.h) | bpf
+$(OUT)/agent/syscall_names.h: scripts/syscall_names.sh
+	@mkdir -p $(@D)
+	scripts/syscall_names.sh > $@.tmp
+	mv $@.tmp $@
+
+$(OUT)/agent/%.o: agent/%.c $(wildcard agent/*.h include/*.h include/uapi/*.h) $(OUT)/agent/syscall_names.h | bpf
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -c $< -o $@
 
@@ -71,8 +79,8 @@ $(OUT)/bpf/%.skel.h: $(OUT)/bpf/%.bpf.o
 $(OUT)/khist-smoke: agent/smoke.c $(OUT)/bpf/smoke.skel.h $(AGENT_LIB)
 	$(CC) $(USER_CFLAGS) $< -o $@ $(AGENT_LIB) $(USER_LDLIBS)
 
-$(OUT)/khist: agent/cli.c $(BPF_SKELS) $(AGENT_LIB)
-	$(CC) $(USER_CFLAGS) $< -o $@ $(AGENT_LIB) $(USER_LDLIBS)
+$(OUT)/khist: $(KHIST_SRCS) $(wildcard agent/*.h) $(BPF_SKELS) $(AGENT_LIB)
+	$(CC) $(USER_CFLAGS) $(KHIST_SRCS) -o $@ $(AGENT_LIB) $(USER_LDLIBS)
 
 # One build directory per kernel release, made of links to kmod/, so several
 # flavours can be built side by side (6.12's kbuild has no MO=).

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -79,4 +81,15 @@ int percpu_map_sum(int map_fd, const void *key, unsigned long long *sum)
 		*sum += values[cpu];
 	free(values);
 	return 0;
+}
+
+bool path_format(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return len >= 0 && (size_t)len < size;
 }

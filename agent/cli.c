@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * khist: command-line front end. Exit codes: 0 ok, 1 runtime error,
- * 2 usage error.
+ * khist: load collectors, show what they counted, control the module.
+ * Exit codes: 0 ok, 1 runtime error, 2 usage error.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,223 +15,433 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "bpffs.h"
-#include "kmod_client.h"
-#include "kmod_stats.skel.h"
+#include <khist_hist.h>
 
-#define EXIT_USAGE 2
-#define DEFAULT_STATS_PIN "/sys/fs/bpf/khist/kmod/kmod_stats"
+#include "catalog.h"
+#include "cli.h"
+#include "loader.h"
+#include "reader.h"
 
-static const char *const stat_names[KHIST_STAT_COUNT] = KHIST_STAT_NAMES;
+static const char usage_text[] =
+"usage: khist COMMAND [OPTIONS]\n"
+"\n"
+"Collectors (pinned under --pin-root, default " LOADER_DEFAULT_PIN_ROOT "):\n"
+"  load [COLLECTOR...]    load and pin collectors (default: all)\n"
+"      --precision K      bucket precision 0..5 (0 = BCC's log2 buckets)\n"
+"      --mode MODE        attach mode (vfs: glue, fentry, kprobe, syscalls; sched: tp_btf, raw_tp)\n"
+"      --pid PID --comm COMM --cgroup PATH   count only these tasks\n"
+"      --processes N      per-process table size (default 10240)\n"
+"      --files N          per-file table size (default 1024, 0 = no table)\n"
+"      --reset            replace pinned maps that do not match this load\n"
+"      --pin-mode MODE --pin-group GROUP    pinned files' mode (0600 or 0640) and group\n"
+"  unload [COLLECTOR...]  detach and remove the collectors' pins (default: all loaded)\n"
+"  status                 collectors, attach modes, programs, table fill levels\n"
+"  list                   every histogram and counter\n"
+"  filter --pid PID       count only this process from now on (0 = all)\n"
+"\n"
+"Reading (from the pins; works whether khistd runs or not):\n"
+"  hist NAME [--slot LABEL] [--interval S] [--count N] [--us|--ms] [--clear] [--json]\n"
+"  top syscalls|processes|files [--rows N] [--interval S] [--count N]\n"
+"\n"
+"Module (khist.ko):\n"
+"  kmod info | set KEY=VALUE... | bind [--pin PATH] | publish | unbind\n"
+"\n"
+"Common: --pin-root PATH, -v (libbpf messages), -h\n";
 
-static int usage(FILE *out, int status)
+static const char *pin_root = LOADER_DEFAULT_PIN_ROOT;
+
+const char *cli_pin_root(void)
 {
-	fprintf(out,
-		"usage: khist kmod info              show the module's state and statistics\n"
-		"       khist kmod set KEY=VALUE...  read=on|off write=on|off interval_ms=0..%u\n"
-		"       khist kmod bind [--pin PATH] publish statistics into a pinned map\n"
-		"                                    (default %s)\n"
-		"       khist kmod publish           publish statistics into the bound map now\n"
-		"       khist kmod unbind            drop the bound map after a last publication\n",
-		KHIST_PUBLISH_INTERVAL_MAX_MS, DEFAULT_STATS_PIN);
+	return pin_root;
+}
+
+void cli_set_pin_root(const char *root)
+{
+	pin_root = root;
+}
+
+bool cli_parse_number(const char *option, const char *text, long long min, long long max,
+		      long long *value)
+{
+	char *end;
+
+	errno = 0;
+	*value = strtoll(text, &end, 10);
+	if (errno || end == text || *end || *value < min || *value > max) {
+		fprintf(stderr, "khist: %s takes a number from %lld to %lld, got '%s'\n", option,
+			min, max, text);
+		return false;
+	}
+	return true;
+}
+
+int cli_runtime_error(const char *what, int err, const char *detail)
+{
+	fprintf(stderr, "khist: %s: %s", what, detail && *detail ? detail : strerror(-err));
+	if (err == -EPERM || err == -EACCES)
+		fprintf(stderr, " (needs root, or CAP_BPF and CAP_PERFMON)");
+	fputc('\n', stderr);
+	return EXIT_RUNTIME;
+}
+
+/* The collectors named in argv, or every one when none is. */
+static int pick_collectors(int argc, char **argv, const struct catalog_collector **picked,
+			   unsigned int *count)
+{
+	*count = 0;
+	if (argc == 0) {
+		for (unsigned int i = 0; i < catalog_collector_count; i++)
+			picked[(*count)++] = &catalog_collectors[i];
+		return 0;
+	}
+	for (int i = 0; i < argc; i++) {
+		const struct catalog_collector *collector = catalog_find_collector(argv[i]);
+
+		if (!collector) {
+			fprintf(stderr, "khist: unknown collector '%s' (", argv[i]);
+			for (unsigned int c = 0; c < catalog_collector_count; c++)
+				fprintf(stderr, "%s%s", c ? ", " : "", catalog_collectors[c].name);
+			fprintf(stderr, ")\n");
+			return -1;
+		}
+		picked[(*count)++] = collector;
+	}
+	return 0;
+}
+
+enum {
+	OPT_PIN_ROOT = 256, OPT_PRECISION, OPT_MODE, OPT_PID, OPT_COMM, OPT_CGROUP,
+	OPT_PROCESSES, OPT_FILES, OPT_RESET, OPT_PIN_MODE, OPT_PIN_GROUP,
+};
+
+int cli_load(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
+		{ "precision", required_argument, NULL, OPT_PRECISION },
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "processes", required_argument, NULL, OPT_PROCESSES },
+		{ "files", required_argument, NULL, OPT_FILES },
+		{ "reset", no_argument, NULL, OPT_RESET },
+		{ "pin-mode", required_argument, NULL, OPT_PIN_MODE },
+		{ "pin-group", required_argument, NULL, OPT_PIN_GROUP },
+		{ "verbose", no_argument, NULL, 'v' },
+		{}
+	};
+	const struct catalog_collector *picked[8];
+	struct loader_options load;
+	unsigned int count;
+	long long number;
+	int opt, status = EXIT_OK;
+
+	loader_default_options(&load);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "v", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_PIN_ROOT:
+			load.pin_root = pin_root = optarg;
+			break;
+		case OPT_PRECISION:
+			if (!cli_parse_number("--precision", optarg, 0, KHIST_HIST_MAX_PRECISION, &number))
+				return EXIT_USAGE;
+			load.precision = number;
+			break;
+		case OPT_MODE:
+			load.mode = catalog_mode_by_name(optarg);
+			if (load.mode <= KHIST_ATTACH_NONE) {
+				fprintf(stderr, "khist: --mode: unknown mode '%s' (glue, fentry, kprobe, "
+					"syscalls, tp_btf, raw_tp)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_PID:
+			if (!cli_parse_number("--pid", optarg, 1, INT_MAX, &number))
+				return EXIT_USAGE;
+			load.filter_tgid = number;
+			break;
+		case OPT_COMM:
+			if (strlen(optarg) >= KHIST_COMM_LEN || !*optarg) {
+				fprintf(stderr, "khist: --comm takes 1 to %d characters, got '%s'\n",
+					KHIST_COMM_LEN - 1, optarg);
+				return EXIT_USAGE;
+			}
+			strncpy(load.filter_comm, optarg, KHIST_COMM_LEN - 1);
+			break;
+		case OPT_CGROUP:
+			load.filter_cgroup = optarg;
+			break;
+		case OPT_PROCESSES:
+			if (!cli_parse_number("--processes", optarg, 16, 1 << 20, &number))
+				return EXIT_USAGE;
+			load.process_table_size = number;
+			break;
+		case OPT_FILES:
+			if (!cli_parse_number("--files", optarg, 0, 1 << 20, &number))
+				return EXIT_USAGE;
+			load.track_files = number > 0;
+			load.file_table_size = number ? number : 1;
+			break;
+		case OPT_RESET:
+			load.reset = true;
+			break;
+		case OPT_PIN_MODE:
+			if (strcmp(optarg, "0600") && strcmp(optarg, "0640")) {
+				fprintf(stderr, "khist: --pin-mode takes 0600 or 0640, got '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			load.pin_mode = strtol(optarg, NULL, 8);
+			break;
+		case OPT_PIN_GROUP: {
+			struct group *group = getgrnam(optarg);
+
+			if (!group) {
+				fprintf(stderr, "khist: --pin-group: no group '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			load.pin_gid = group->gr_gid;
+			break;
+		}
+		case 'v':
+			loader_set_verbose(true);
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (pick_collectors(argc - optind, argv + optind, picked, &count))
+		return EXIT_USAGE;
+	for (unsigned int i = 0; i < count; i++) {
+		enum khist_attach_mode mode;
+		int err = loader_load(picked[i], &load, &mode);
+
+		if (err) {
+			status = cli_runtime_error(picked[i]->name, err, loader_error());
+			continue;
+		}
+		printf("%s: loaded, attach mode %s, pinned under %s/%s\n", picked[i]->name,
+		       catalog_mode_name(mode), load.pin_root, picked[i]->name);
+	}
 	return status;
 }
 
-static int report(const char *what, int err, struct kmod_client *client)
+static int parse_common(int argc, char **argv)
 {
-	const char *detail = client ? kmod_client_error(client) : "";
+	static const struct option options[] = {
+		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{}
+	};
+	int opt;
 
-	if (err == -ENOENT && !client)
-		fprintf(stderr, "khist: %s: the khist module is not loaded "
-			"(generic netlink family '%s' not found)\n", what, KHIST_GENL_NAME);
-	else if (err == -EPERM)
-		fprintf(stderr, "khist: %s: %s (needs CAP_NET_ADMIN)\n", what, strerror(-err));
-	else
-		fprintf(stderr, "khist: %s: %s%s%s\n", what, strerror(-err),
-			*detail ? ": " : "", detail);
-	return 1;
-}
-
-static int kmod_info(struct kmod_client *client)
-{
-	struct kmod_info info;
-	int err = kmod_get_info(client, &info);
-
-	if (err)
-		return report("kmod info", err, client);
-	printf("khist.ko %s\n", info.version);
-	printf("glue khist_vfs_read:  %s, probe %s\n", info.read_enabled ? "enabled" : "disabled",
-	       info.read_active ? "registered" : "not registered");
-	printf("glue khist_vfs_write: %s, probe %s\n", info.write_enabled ? "enabled" : "disabled",
-	       info.write_active ? "registered" : "not registered");
-	printf("publish interval:     %u ms%s\n", info.publish_interval_ms,
-	       info.publish_interval_ms ? "" : " (on demand only)");
-	if (info.bound_map_id)
-		printf("statistics map:       id %u\n", info.bound_map_id);
-	else
-		printf("statistics map:       none bound\n");
-	printf("statistics:\n");
-	for (int id = 0; id < KHIST_STAT_COUNT; id++)
-		printf("  %-20s %llu\n", stat_names[id], (unsigned long long)info.stats[id]);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "v", options, NULL)) != -1) {
+		if (opt == OPT_PIN_ROOT)
+			pin_root = optarg;
+		else if (opt == 'v')
+			loader_set_verbose(true);
+		else
+			return -1;
+	}
 	return 0;
 }
 
-static int parse_switch(const char *value, int *out)
+int cli_unload(int argc, char **argv)
 {
-	if (!strcmp(value, "on") || !strcmp(value, "1"))
-		*out = 1;
-	else if (!strcmp(value, "off") || !strcmp(value, "0"))
-		*out = 0;
-	else
-		return -1;
-	return 0;
+	const struct catalog_collector *picked[8];
+	unsigned int count;
+	int status = EXIT_OK;
+	bool named;
+
+	if (parse_common(argc, argv))
+		return EXIT_USAGE;
+	named = optind < argc;
+	if (pick_collectors(argc - optind, argv + optind, picked, &count))
+		return EXIT_USAGE;
+	for (unsigned int i = 0; i < count; i++) {
+		int err;
+
+		if (!named && !loader_is_loaded(pin_root, picked[i]))
+			continue;
+		err = loader_unload(pin_root, picked[i]);
+		if (err)
+			status = cli_runtime_error(picked[i]->name, err, loader_error());
+		else
+			printf("%s: unloaded\n", picked[i]->name);
+	}
+	return status;
 }
 
-static int kmod_set(struct kmod_client *client, int argc, char **argv)
+static void print_programs(const char *collector)
 {
-	struct kmod_config config = KMOD_CONFIG_UNCHANGED;
-	int err;
+	char path[PATH_MAX];
+	struct dirent *entry;
+	DIR *dir;
 
-	if (argc < 1) {
-		fprintf(stderr, "khist: kmod set: give at least one KEY=VALUE\n");
+	snprintf(path, sizeof(path), "%s/%s/links", pin_root, collector);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((entry = readdir(dir))) {
+		struct bpf_link_info link = {};
+		struct bpf_prog_info prog = {};
+		__u32 len = sizeof(link);
+		int fd, prog_fd;
+
+		if (entry->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/links/%s", pin_root, collector, entry->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0 || bpf_link_get_info_by_fd(fd, &link, &len)) {
+			printf("    %-24s (unreadable: %s)\n", entry->d_name, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		close(fd);
+		prog_fd = bpf_prog_get_fd_by_id(link.prog_id);
+		len = sizeof(prog);
+		if (prog_fd >= 0 && !bpf_prog_get_info_by_fd(prog_fd, &prog, &len) && prog.run_cnt)
+			printf("    %-24s prog %u, runs %llu, %.0f ns/run\n", entry->d_name,
+			       link.prog_id, (unsigned long long)prog.run_cnt,
+			       (double)prog.run_time_ns / prog.run_cnt);
+		else
+			printf("    %-24s prog %u (run counts need kernel.bpf_stats_enabled=1)\n",
+			       entry->d_name, link.prog_id);
+		if (prog_fd >= 0)
+			close(prog_fd);
+	}
+	closedir(dir);
+}
+
+static const char *const tables[][2] = {
+	{ "syscalls", "process_counts" },
+	{ "syscalls", "signals" },
+	{ "vfs", "file_table" },
+};
+
+int cli_status(int argc, char **argv)
+{
+	if (parse_common(argc, argv) || optind != argc)
+		return EXIT_USAGE;
+	printf("pin root: %s\n", pin_root);
+	for (unsigned int i = 0; i < catalog_collector_count; i++) {
+		const struct catalog_collector *collector = &catalog_collectors[i];
+		struct khist_meta meta;
+		int err;
+
+		if (!loader_is_loaded(pin_root, collector)) {
+			printf("%s: not loaded\n", collector->name);
+			continue;
+		}
+		err = reader_meta(pin_root, collector->name, &meta);
+		if (err) {
+			printf("%s: unreadable: %s\n", collector->name, reader_error());
+			continue;
+		}
+		printf("%s: loaded, attach mode %s, precision %u\n", collector->name,
+		       catalog_mode_name(meta.attach_mode), meta.precision);
+		print_programs(collector->name);
+		for (unsigned int t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+			unsigned int used, capacity;
+
+			if (strcmp(tables[t][0], collector->name) ||
+			    reader_fill(pin_root, collector->name, tables[t][1], &used, &capacity))
+				continue;
+			printf("    table %-18s %u of %u entries\n", tables[t][1], used, capacity);
+		}
+	}
+	return EXIT_OK;
+}
+
+int cli_list(int argc, char **argv)
+{
+	if (parse_common(argc, argv) || optind != argc)
+		return EXIT_USAGE;
+	printf("Collectors:\n");
+	for (unsigned int i = 0; i < catalog_collector_count; i++)
+		printf("  %-18s %s%s\n", catalog_collectors[i].name, catalog_collectors[i].description,
+		       loader_is_loaded(pin_root, &catalog_collectors[i]) ? " [loaded]" : "");
+	printf("Histograms (khist hist NAME):\n");
+	for (unsigned int i = 0; i < catalog_histogram_count; i++) {
+		const struct catalog_histogram *hist = &catalog_histograms[i];
+
+		printf("  %-18s %-9s %-6s %s%s%s\n", hist->name, hist->collector, hist->unit,
+		       hist->description, hist->label ? ", by " : "", hist->label ? hist->label : "");
+	}
+	printf("Counters and tables (khist top, khistd):\n");
+	for (unsigned int i = 0; i < catalog_counter_count; i++)
+		printf("  %-18s %-9s %s\n", catalog_counters[i].name, catalog_counters[i].collector,
+		       catalog_counters[i].description);
+	return EXIT_OK;
+}
+
+int cli_filter(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{}
+	};
+	long long pid = -1;
+	int opt, status = EXIT_OK, applied = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (opt == OPT_PIN_ROOT)
+			pin_root = optarg;
+		else if (opt == OPT_PID) {
+			if (!cli_parse_number("--pid", optarg, 0, INT_MAX, &pid))
+				return EXIT_USAGE;
+		} else
+			return EXIT_USAGE;
+	}
+	if (pid < 0 || optind != argc) {
+		fprintf(stderr, "khist: filter takes --pid PID (0 = every process)\n");
 		return EXIT_USAGE;
 	}
-	for (int i = 0; i < argc; i++) {
-		char *value = strchr(argv[i], '=');
-		char *end;
+	for (unsigned int i = 0; i < catalog_collector_count; i++) {
+		int err;
 
-		if (!value) {
-			fprintf(stderr, "khist: kmod set: '%s' is not KEY=VALUE\n", argv[i]);
-			return EXIT_USAGE;
-		}
-		*value++ = '\0';
-		if (!strcmp(argv[i], "read") || !strcmp(argv[i], "write")) {
-			int *field = argv[i][0] == 'r' ? &config.read_enabled : &config.write_enabled;
-
-			if (parse_switch(value, field)) {
-				fprintf(stderr, "khist: kmod set: %s takes on or off, got '%s'\n",
-					argv[i], value);
-				return EXIT_USAGE;
-			}
-		} else if (!strcmp(argv[i], "interval_ms")) {
-			errno = 0;
-			config.publish_interval_ms = strtoll(value, &end, 10);
-			if (errno || *end || !*value || config.publish_interval_ms < 0 ||
-			    config.publish_interval_ms > KHIST_PUBLISH_INTERVAL_MAX_MS) {
-				fprintf(stderr, "khist: kmod set: interval_ms takes 0..%u, got '%s'\n",
-					KHIST_PUBLISH_INTERVAL_MAX_MS, value);
-				return EXIT_USAGE;
-			}
-		} else {
-			fprintf(stderr, "khist: kmod set: unknown key '%s' (read, write, interval_ms)\n",
-				argv[i]);
-			return EXIT_USAGE;
-		}
+		if (!loader_is_loaded(pin_root, &catalog_collectors[i]))
+			continue;
+		err = loader_set_tgid_filter(pin_root, &catalog_collectors[i], pid);
+		if (err)
+			status = cli_runtime_error(catalog_collectors[i].name, err, loader_error());
+		else
+			applied++;
 	}
-	err = kmod_set_config(client, &config);
-	return err ? report("kmod set", err, client) : 0;
-}
-
-/* Creates or reuses the pinned statistics map and binds it in the module. */
-static int kmod_bind(int argc, char **argv)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, run);
-	const char *pin = DEFAULT_STATS_PIN;
-	struct kmod_stats_bpf *skel;
-	char dir[4096];
-	int err, pinned_fd = -1;
-
-	if (argc == 2 && !strcmp(argv[0], "--pin"))
-		pin = argv[1];
-	else if (argc != 0)
-		return usage(stderr, EXIT_USAGE);
-
-	err = bpffs_ensure_mounted("/sys/fs/bpf");
-	if (err) {
-		fprintf(stderr, "khist: kmod bind: cannot mount bpffs on /sys/fs/bpf: %s\n",
-			strerror(-err));
-		return 1;
+	if (!applied && status == EXIT_OK) {
+		fprintf(stderr, "khist: no collector is loaded under %s\n", pin_root);
+		return EXIT_RUNTIME;
 	}
-	skel = kmod_stats_bpf__open();
-	if (!skel)
-		return report("kmod bind: open", -errno, NULL);
-	pinned_fd = bpf_obj_get(pin);
-	if (pinned_fd >= 0) {
-		err = bpf_map__reuse_fd(skel->maps.kmod_stats, pinned_fd);
-		close(pinned_fd);
-		if (err) {
-			fprintf(stderr, "khist: kmod bind: %s exists but cannot be reused: %s\n",
-				pin, strerror(-err));
-			goto out;
-		}
-	}
-	err = kmod_stats_bpf__load(skel);
-	if (err) {
-		fprintf(stderr, "khist: kmod bind: loading the bind program failed: %s%s\n",
-			strerror(-err), err == -ENOENT || err == -EINVAL ?
-			" (is the khist module loaded?)" : "");
-		goto out;
-	}
-	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bind_stats_map), &run);
-	if (!err && run.retval)
-		err = (int)run.retval;
-	if (err) {
-		fprintf(stderr, "khist: kmod bind: the module refused the map: %s\n", strerror(-err));
-		goto out;
-	}
-	snprintf(dir, sizeof(dir), "%s", pin);
-	if (strrchr(dir, '/'))
-		*strrchr(dir, '/') = '\0';
-	err = bpffs_make_dirs(dir, 0700);
-	if (!err && access(pin, F_OK))
-		err = bpf_map__pin(skel->maps.kmod_stats, pin);
-	if (err) {
-		fprintf(stderr, "khist: kmod bind: pinning %s: %s\n", pin, strerror(-err));
-		goto out;
-	}
-	printf("statistics published into %s\n", pin);
-out:
-	kmod_stats_bpf__destroy(skel);
-	return err ? 1 : 0;
-}
-
-static int kmod_command(int argc, char **argv)
-{
-	struct kmod_client *client;
-	int err, status;
-
-	if (argc < 1)
-		return usage(stderr, EXIT_USAGE);
-	if (!strcmp(argv[0], "bind"))
-		return kmod_bind(argc - 1, argv + 1);
-	if (strcmp(argv[0], "info") && strcmp(argv[0], "set") &&
-	    strcmp(argv[0], "publish") && strcmp(argv[0], "unbind")) {
-		fprintf(stderr, "khist: kmod: unknown command '%s'\n", argv[0]);
-		return usage(stderr, EXIT_USAGE);
-	}
-	err = kmod_client_open(&client);
-	if (err)
-		return report("kmod", err, NULL);
-	if (!strcmp(argv[0], "info"))
-		status = kmod_info(client);
-	else if (!strcmp(argv[0], "set"))
-		status = kmod_set(client, argc - 1, argv + 1);
-	else if (!strcmp(argv[0], "publish"))
-		status = (err = kmod_publish(client)) ? report("kmod publish", err, client) : 0;
-	else
-		status = (err = kmod_unbind_map(client)) ? report("kmod unbind", err, client) : 0;
-	kmod_client_close(client);
 	return status;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc < 2)
-		return usage(stderr, EXIT_USAGE);
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
-		return usage(stdout, 0);
-	if (!strcmp(argv[1], "kmod"))
-		return kmod_command(argc - 2, argv + 2);
-	fprintf(stderr, "khist: unknown command '%s'\n", argv[1]);
-	return usage(stderr, EXIT_USAGE);
+	static const struct {
+		const char *name;
+		int (*run)(int argc, char **argv);
+	} commands[] = {
+		{ "load", cli_load }, { "unload", cli_unload }, { "status", cli_status },
+		{ "list", cli_list }, { "filter", cli_filter }, { "hist", cli_hist },
+		{ "top", cli_top }, { "kmod", cli_kmod },
+	};
+
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
+	for (unsigned int i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "khist: unknown command '%s'\n%s", argv[1], usage_text);
+	return EXIT_USAGE;
 }

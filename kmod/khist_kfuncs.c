@@ -11,31 +11,16 @@
 #include <linux/dcache.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
+#include <linux/stat.h>
 #include <linux/string.h>
 
 #include "khist.h"
+#include <khist_file_kind.h>
 
-static bool khist_is_pseudo_fs(unsigned long magic)
-{
-	switch (magic) {
-	case PROC_SUPER_MAGIC:
-	case SYSFS_MAGIC:
-	case DEBUGFS_MAGIC:
-	case TRACEFS_MAGIC:
-	case SECURITYFS_MAGIC:
-	case CGROUP_SUPER_MAGIC:
-	case CGROUP2_SUPER_MAGIC:
-	case BPF_FS_MAGIC:
-	case PSTOREFS_MAGIC:
-	case EFIVARFS_MAGIC:
-	case SELINUX_MAGIC:
-	case SMACK_MAGIC:
-	case DEVPTS_SUPER_MAGIC:
-		return true;
-	default:
-		return false;
-	}
-}
+/* The shared classification must agree with the kernel's own constants. */
+static_assert(KHIST_S_IFMT == S_IFMT && KHIST_S_IFREG == S_IFREG && KHIST_S_IFSOCK == S_IFSOCK &&
+	      KHIST_S_IFIFO == S_IFIFO && KHIST_S_IFCHR == S_IFCHR && KHIST_S_IFDIR == S_IFDIR);
+static_assert(KHIST_ANON_INODE_FS_MAGIC == ANON_INODE_FS_MAGIC);
 
 __bpf_kfunc_start_defs();
 
@@ -48,7 +33,6 @@ __bpf_kfunc_start_defs();
 __bpf_kfunc u32 khist_file_kind(struct file *file__nullable)
 {
 	struct inode *inode;
-	unsigned long magic;
 
 	khist_stat_inc(KHIST_STAT_KFUNC_CALLS);
 	if (!file__nullable)
@@ -56,28 +40,7 @@ __bpf_kfunc u32 khist_file_kind(struct file *file__nullable)
 	inode = file_inode(file__nullable);
 	if (!inode || !inode->i_sb)
 		return KHIST_FILE_UNKNOWN;
-	magic = inode->i_sb->s_magic;
-	if (magic == ANON_INODE_FS_MAGIC)
-		return KHIST_FILE_ANON_INODE;
-
-	switch (inode->i_mode & S_IFMT) {
-	case S_IFREG:
-		return khist_is_pseudo_fs(magic) ? KHIST_FILE_PSEUDO_FS : KHIST_FILE_REGULAR;
-	case S_IFDIR:
-		return khist_is_pseudo_fs(magic) ? KHIST_FILE_PSEUDO_FS : KHIST_FILE_DIRECTORY;
-	case S_IFCHR:
-		return KHIST_FILE_CHAR_DEVICE;
-	case S_IFBLK:
-		return KHIST_FILE_BLOCK_DEVICE;
-	case S_IFIFO:
-		return KHIST_FILE_FIFO;
-	case S_IFSOCK:
-		return KHIST_FILE_SOCKET;
-	case S_IFLNK:
-		return KHIST_FILE_SYMLINK;
-	default:
-		return KHIST_FILE_UNKNOWN;
-	}
+	return khist_classify_file(inode->i_mode, inode->i_sb->s_magic);
 }
 
 /**

@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include <khist_hist.h>
+
+#include "bpffs.h"
+#include "loader.h"
+
+static char last_error[LOADER_ERROR_SIZE];
+static char libbpf_last_line[256];
+static bool verbose;
+
+static int fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* Appends as much of @text as fits. */
+static void append(char *buf, size_t size, const char *text)
+{
+	size_t used = strlen(buf), len = strlen(text);
+
+	if (used + 1 >= size)
+		return;
+	if (len > size - used - 1)
+		len = size - used - 1;
+	memcpy(buf + used, text, len);
+	buf[used + len] = '\0';
+}
+
+const char *loader_error(void)
+{
+	return last_error;
+}
+
+/* libbpf explains failures on stderr; keep its last line for our own message. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	va_list copy;
+
+	va_copy(copy, ap);
+	if (level != LIBBPF_DEBUG) {
+		vsnprintf(libbpf_last_line, sizeof(libbpf_last_line), fmt, copy);
+		libbpf_last_line[strcspn(libbpf_last_line, "\n")] = '\0';
+	}
+	va_end(copy);
+	if (verbose)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+void loader_set_verbose(bool on)
+{
+	verbose = on;
+}
+
+void loader_default_options(struct loader_options *options)
+{
+	memset(options, 0, sizeof(*options));
+	options->pin_root = LOADER_DEFAULT_PIN_ROOT;
+	options->precision = -1;
+	options->mode = -1;
+	options->process_table_size = LOADER_DEFAULT_PROCESSES;
+	options->file_table_size = LOADER_DEFAULT_FILES;
+	options->track_files = true;
+	options->pin_mode = 0600;
+}
+
+int loader_prepare_bpffs(const char *pin_root)
+{
+	int err;
+
+	if (strncmp(pin_root, "/sys/fs/bpf", 11) || (pin_root[11] && pin_root[11] != '/'))
+		return 0;
+	err = bpffs_ensure_mounted("/sys/fs/bpf");
+	if (err)
+		return fail(err, "cannot mount bpffs on /sys/fs/bpf: %s%s", strerror(-err),
+			    err == -EPERM ? " (needs root or CAP_SYS_ADMIN)" : "");
+	return 0;
+}
+
+static void collector_dir(char *buf, size_t size, const char *root, const char *collector)
+{
+	path_format(buf, size, "%s/%s", root, collector);
+}
+
+static int set_rodata(struct bpf_object *obj, const char *name, const void *value, size_t size)
+{
+	struct bpf_map *rodata = bpf_object__find_map_by_name(obj, ".rodata");
+	struct btf *btf = bpf_object__btf(obj);
+	const struct btf_var_secinfo *var;
+	const struct btf_type *sec;
+	size_t data_size;
+	char *data;
+	int id;
+
+	if (!rodata || !btf)
+		return -ENOENT;
+	data = bpf_map__initial_value(rodata, &data_size);
+	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (!data || id < 0)
+		return -ENOENT;
+	sec = btf__type_by_id(btf, id);
+	var = btf_var_secinfos(sec);
+	for (int i = 0; i < btf_vlen(sec); i++, var++) {
+		const struct btf_type *type = btf__type_by_id(btf, var->type);
+
+		if (strcmp(btf__name_by_offset(btf, type->name_off), name))
+			continue;
+		if (var->size != size || var->offset + size > data_size)
+			return -EINVAL;
+		memcpy(data + var->offset, value, size);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* The cgroup v2 id (its inode number) and depth of a cgroup directory. */
+static int cgroup_identity(const char *path, __u64 *id, __u32 *level)
+{
+	char resolved[PATH_MAX];
+	const char *rest;
+	struct stat st;
+
+	if (!realpath(path, resolved) || stat(resolved, &st))
+		return fail(-errno, "cgroup %s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode) || strncmp(resolved, "/sys/fs/cgroup", 14))
+		return fail(-EINVAL, "cgroup %s: not a directory under /sys/fs/cgroup", path);
+	*id = st.st_ino;
+	*level = 0;
+	for (rest = resolved + 14; *rest; rest++)
+		if (*rest == '/' && rest[1])
+			(*level)++;
+	return 0;
+}
+
+static unsigned int slots_of(const char *map_name, unsigned int precision, bool *is_buckets)
+{
+	char prefix[64];
+
+	for (unsigned int i = 0; i < catalog_histogram_count; i++) {
+		const struct catalog_histogram *hist = &catalog_histograms[i];
+
+		snprintf(prefix, sizeof(prefix), "%s_buckets", hist->name);
+		if (!strcmp(map_name, prefix)) {
+			*is_buckets = true;
+			return hist->slots * khist_hist_buckets(precision);
+		}
+		snprintf(prefix, sizeof(prefix), "%s_totals", hist->name);
+		if (!strcmp(map_name, prefix)) {
+			*is_buckets = false;
+			return hist->slots;
+		}
+	}
+	return 0;
+}
+
+static int size_maps(struct bpf_object *obj, const struct loader_options *options,
+		     unsigned int precision)
+{
+	struct bpf_map *map;
+	int cpus = libbpf_num_possible_cpus();
+
+	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+		unsigned int entries = 0;
+		bool is_buckets;
+
+		if (!strcmp(name, "process_counts"))
+			entries = options->process_table_size;
+		else if (!strcmp(name, "file_table"))
+			entries = options->file_table_size;
+		else if (!strcmp(name, "cpu_task"))
+			entries = cpus > 0 ? cpus : 1;
+		else
+			entries = slots_of(name, precision, &is_buckets);
+		if (entries && bpf_map__set_max_entries(map, entries))
+			return fail(-EINVAL, "cannot size map %s", name);
+	}
+	return 0;
+}
+
+static int check_pinned_map(struct bpf_map *map, int fd, const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_map_get_info_by_fd(fd, &info, &len))
+		return fail(-errno, "pinned map %s: %s", path, strerror(errno));
+#define MISMATCH(field, want)							\
+	if (info.field != (want))						\
+		return fail(-EEXIST, "pinned map %s does not match: %s %u, this load needs %u " \
+			    "(unload it, or load with --reset to replace it)", path, #field, \
+			    (unsigned int)info.field, (unsigned int)(want))
+	MISMATCH(type, bpf_map__type(map));
+	MISMATCH(key_size, bpf_map__key_size(map));
+	MISMATCH(value_size, bpf_map__value_size(map));
+	MISMATCH(max_entries, bpf_map__max_entries(map));
+	MISMATCH(map_flags, bpf_map__map_flags(map));
+#undef MISMATCH
+	return 0;
+}
+
+/* Reuses every pinned map that matches; a mismatch is an error unless --reset. */
+static int reuse_pinned_maps(struct bpf_object *obj, const char *dir, bool reset)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		int fd;
+
+		if (bpf_map__is_internal(map))
+			continue;
+		path_format(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			return fail(-errno, "opening pinned map %s: %s", path, strerror(errno));
+		}
+		err = check_pinned_map(map, fd, path);
+		if (err && reset) {
+			close(fd);
+			if (unlink(path))
+				return fail(-errno, "removing %s: %s", path, strerror(errno));
+			continue;
+		}
+		if (!err && bpf_map__reuse_fd(map, fd))
+			err = fail(-EINVAL, "reusing pinned map %s failed", path);
+		close(fd);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int own(const char *path, const struct loader_options *options, bool dir)
+{
+	mode_t mode = options->pin_mode;
+
+	if (dir)
+		mode |= (mode & 0444) >> 2;	/* x wherever r */
+	if (chmod(path, mode) || chown(path, options->pin_uid, options->pin_gid))
+		return fail(-errno, "setting owner/mode of %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int make_dir(const char *path, const struct loader_options *options)
+{
+	int err = bpffs_make_dirs(path, 0700);
+
+	if (err)
+		return fail(err, "creating %s: %s", path, strerror(-err));
+	return own(path, options, true);
+}
+
+static int pin_maps(struct bpf_object *obj, const char *dir, const struct loader_options *options)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		path_format(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		if (access(path, F_OK)) {
+			err = bpf_map__pin(map, path);
+			if (err)
+				return fail(err, "pinning %s: %s", path, strerror(-err));
+		}
+		err = own(path, options, false);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int write_meta(struct bpf_object *obj, enum khist_attach_mode mode, unsigned int precision)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "meta");
+	struct khist_meta meta = {};
+	struct timespec now;
+	__u32 zero = 0;
+
+	if (!map)
+		return fail(-ENOENT, "the collector has no meta map");
+	/* Kept across reloads: when counting started. */
+	bpf_map_lookup_elem(bpf_map__fd(map), &zero, &meta);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (!meta.loaded_at_ns)
+		meta.loaded_at_ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	meta.version = KHIST_META_VERSION;
+	meta.attach_mode = mode;
+	meta.precision = precision;
+	if (bpf_map_update_elem(bpf_map__fd(map), &zero, &meta, BPF_ANY))
+		return fail(-errno, "writing meta: %s", strerror(errno));
+	return 0;
+}
+
+static void remove_dir_entries(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *entry;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((entry = readdir(d))) {
+		if (entry->d_name[0] == '.')
+			continue;
+		path_format(path, sizeof(path), "%s/%s", dir, entry->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
+/* Replaces the pinned links: old links go first, so nothing is counted twice. */
+static int pin_links(struct bpf_link **links, struct bpf_program **progs, int count,
+		     const char *dir, const struct loader_options *options)
+{
+	char links_dir[PATH_MAX], path[PATH_MAX];
+	int err;
+
+	path_format(links_dir, sizeof(links_dir), "%s/links", dir);
+	err = make_dir(links_dir, options);
+	if (err)
+		return err;
+	remove_dir_entries(links_dir);
+	for (int i = 0; i < count; i++) {
+		path_format(path, sizeof(path), "%s/%s", links_dir, bpf_program__name(progs[i]));
+		err = bpf_link__pin(links[i], path);
+		if (err)
+			return fail(err, "pinning link %s: %s", path, strerror(-err));
+		err = own(path, options, false);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+struct attempt {
+	struct bpf_object *obj;
+	struct bpf_link *links[CATALOG_MAX_PROGRAMS];
+	struct bpf_program *progs[CATALOG_MAX_PROGRAMS];
+	int link_count;
+};
+
+static void attempt_destroy(struct attempt *attempt)
+{
+	for (int i = 0; i < attempt->link_count; i++)
+		bpf_link__destroy(attempt->links[i]);
+	bpf_object__close(attempt->obj);
+	memset(attempt, 0, sizeof(*attempt));
+}
+
+static bool mode_has(const struct catalog_mode *mode, const char *program)
+{
+	for (int i = 0; i < CATALOG_MAX_PROGRAMS && mode->programs[i]; i++)
+		if (!strcmp(mode->programs[i], program))
+			return true;
+	return false;
+}
+
+/* Opens, configures, loads and attaches the collector in one mode. */
+static int try_mode(const struct catalog_collector *collector, const struct catalog_mode *mode,
+		    const struct loader_options *options, unsigned int precision, const char *dir,
+		    struct attempt *attempt)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = collector->name);
+	struct bpf_program *prog;
+	bool track_files = options->track_files;
+	__u64 cgroup_id = 0;
+	__u32 cgroup_level = 0;
+	const void *elf;
+	size_t elf_size;
+	int err;
+
+	elf = collector->elf_bytes(&elf_size);
+	attempt->obj = bpf_object__open_mem(elf, elf_size, &open_opts);
+	if (!attempt->obj)
+		return fail(-errno, "opening the %s object: %s", collector->name, strerror(errno));
+
+	if (options->filter_cgroup) {
+		err = cgroup_identity(options->filter_cgroup, &cgroup_id, &cgroup_level);
+		if (err)
+			return err;
+	}
+	if (set_rodata(attempt->obj, "precision", &precision, sizeof(precision)) ||
+	    set_rodata(attempt->obj, "filter_tgid", &options->filter_tgid, sizeof(__u32)) ||
+	    set_rodata(attempt->obj, "filter_comm", options->filter_comm, KHIST_COMM_LEN) ||
+	    set_rodata(attempt->obj, "filter_cgroup_id", &cgroup_id, sizeof(cgroup_id)) ||
+	    set_rodata(attempt->obj, "filter_cgroup_level", &cgroup_level, sizeof(cgroup_level)))
+		return fail(-EINVAL, "the %s object lacks the common filter variables", collector->name);
+	set_rodata(attempt->obj, "track_files", &track_files, sizeof(track_files));
+
+	bpf_object__for_each_program(prog, attempt->obj)
+		bpf_program__set_autoload(prog, mode_has(mode, bpf_program__name(prog)));
+	err = size_maps(attempt->obj, options, precision);
+	if (err)
+		return err;
+	err = reuse_pinned_maps(attempt->obj, dir, options->reset);
+	if (err)
+		return err;
+
+	libbpf_last_line[0] = '\0';
+	err = bpf_object__load(attempt->obj);
+	if (err == -ESRCH && mode->mode == KHIST_ATTACH_GLUE)
+		return fail(err, "glue mode: khist.ko is not loaded (its events have no BTF)");
+	if (err)
+		return fail(err, "%s mode: loading failed: %s", catalog_mode_name(mode->mode),
+			    strerror(-err));
+	bpf_object__for_each_program(prog, attempt->obj) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link)
+			return fail(-errno, "%s mode: attaching %s failed: %s",
+				    catalog_mode_name(mode->mode), bpf_program__name(prog),
+				    strerror(errno));
+		attempt->progs[attempt->link_count] = prog;
+		attempt->links[attempt->link_count++] = link;
+	}
+	return 0;
+}
+
+int loader_load(const struct catalog_collector *collector, const struct loader_options *options,
+		enum khist_attach_mode *mode_out)
+{
+	char dir[PATH_MAX], tried[LOADER_ERROR_SIZE] = "";
+	unsigned int precision = options->precision >= 0 ? (unsigned int)options->precision :
+				 collector->default_precision;
+	const struct catalog_mode *chosen = NULL;
+	struct attempt attempt = {};
+	int err = -ENOENT;
+	bool any_mode = false;
+
+	libbpf_set_print(libbpf_print);
+	if (strlen(options->pin_root) > PATH_MAX / 2)
+		return fail(-ENAMETOOLONG, "pin root is longer than %d characters", PATH_MAX / 2);
+	if (precision > KHIST_HIST_MAX_PRECISION)
+		return fail(-EINVAL, "precision %u is out of range 0..%d", precision,
+			    KHIST_HIST_MAX_PRECISION);
+	err = loader_prepare_bpffs(options->pin_root);
+	if (err)
+		return err;
+	/* Tracepoint attachment looks the event ids up in tracefs. */
+	tracefs_ensure_mounted();
+	collector_dir(dir, sizeof(dir), options->pin_root, collector->name);
+	err = make_dir(dir, options);
+	if (err)
+		return err;
+
+	for (unsigned int i = 0; i < collector->mode_count; i++) {
+		const struct catalog_mode *mode = &collector->modes[i];
+
+		if (options->mode >= 0 && (int)mode->mode != options->mode)
+			continue;
+		any_mode = true;
+		err = try_mode(collector, mode, options, precision, dir, &attempt);
+		if (!err) {
+			chosen = mode;
+			break;
+		}
+		attempt_destroy(&attempt);
+		/* A map mismatch is the same in every mode. */
+		if (err == -EEXIST)
+			return err;
+		append(tried, sizeof(tried), tried[0] ? "; " : "");
+		append(tried, sizeof(tried), last_error);
+	}
+	if (!any_mode)
+		return fail(-EINVAL, "%s has no attach mode '%s'", collector->name,
+			    catalog_mode_name(options->mode));
+	if (err)
+		return fail(err, "%s: no attach mode worked: %s", collector->name, tried);
+
+	*mode_out = chosen->mode;
+	err = pin_maps(attempt.obj, dir, options);
+	if (!err)
+		err = write_meta(attempt.obj, chosen->mode, precision);
+	if (!err)
+		err = pin_links(attempt.links, attempt.progs, attempt.link_count, dir, options);
+	attempt_destroy(&attempt);
+	return err;
+}
+
+bool loader_is_loaded(const char *pin_root, const struct catalog_collector *collector)
+{
+	char path[PATH_MAX];
+
+	path_format(path, sizeof(path), "%s/%s/meta", pin_root, collector->name);
+	return access(path, F_OK) == 0;
+}
+
+int loader_unload(const char *pin_root, const struct catalog_collector *collector)
+{
+	char dir[PATH_MAX], links[PATH_MAX];
+
+	collector_dir(dir, sizeof(dir), pin_root, collector->name);
+	if (access(dir, F_OK))
+		return fail(-ENOENT, "%s is not loaded (no %s)", collector->name, dir);
+	path_format(links, sizeof(links), "%s/links", dir);
+	/* Links first: the programs stop before their maps go. */
+	remove_dir_entries(links);
+	rmdir(links);
+	remove_dir_entries(dir);
+	if (rmdir(dir))
+		return fail(-errno, "removing %s: %s", dir, strerror(errno));
+	return 0;
+}
+
+int loader_set_tgid_filter(const char *pin_root, const struct catalog_collector *collector,
+			   __u32 tgid)
+{
+	struct khist_runtime_config config = { .tgid = tgid };
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	path_format(path, sizeof(path), "%s/%s/runtime_config", pin_root, collector->name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return fail(-errno, "%s: %s", path, strerror(errno));
+	if (bpf_map_update_elem(fd, &zero, &config, BPF_ANY))
+		err = fail(-errno, "%s: %s", path, strerror(errno));
+	close(fd);
+	return err;
+}

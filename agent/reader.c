@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <khist_hist.h>
+
+#include "reader.h"
+
+static char last_error[512];
+
+static int fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *reader_error(void)
+{
+	return last_error;
+}
+
+int reader_open(const char *pin_root, const char *collector, const char *map)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", pin_root, collector, map);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		int err = -errno;
+
+		if (err == -ENOENT)
+			return fail(err, "%s: %s (is the %s collector loaded?)", path,
+				    strerror(-err), collector);
+		return fail(err, "%s: %s%s", path, strerror(-err),
+			    err == -EACCES || err == -EPERM ? " (run as root or with CAP_BPF)" : "");
+	}
+	return fd;
+}
+
+int reader_meta(const char *pin_root, const char *collector, struct khist_meta *meta)
+{
+	__u32 zero = 0;
+	int fd = reader_open(pin_root, collector, "meta"), err = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &zero, meta))
+		err = fail(-errno, "%s/%s/meta: %s", pin_root, collector, strerror(errno));
+	else if (meta->version != KHIST_META_VERSION)
+		err = fail(-EPROTO, "%s/%s/meta: version %u, this khist reads %u", pin_root,
+			   collector, meta->version, KHIST_META_VERSION);
+	close(fd);
+	return err;
+}
+
+/* Per-CPU values come as one 8-byte-aligned value per possible CPU. */
+int reader_percpu_sum(int fd, unsigned int entries, unsigned int fields, __u64 *out)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int cpus = libbpf_num_possible_cpus();
+	unsigned int chunk = entries < 1024 ? entries : 1024, done = 0;
+	size_t stride = (size_t)fields * cpus;
+	__u32 *keys, out_batch = 0;
+	__u64 *values;
+	int err = 0;
+
+	if (cpus <= 0)
+		return fail(-EINVAL, "cannot count CPUs");
+	memset(out, 0, sizeof(*out) * entries * fields);
+	keys = calloc(chunk, sizeof(*keys));
+	values = calloc(chunk * stride, sizeof(*values));
+	if (!keys || !values) {
+		err = fail(-ENOMEM, "out of memory");
+		goto out;
+	}
+	while (done < entries) {
+		__u32 count = chunk;
+
+		err = bpf_map_lookup_batch(fd, done ? &out_batch : NULL, &out_batch, keys, values,
+					   &count, &opts);
+		if (err && errno != ENOENT) {
+			err = fail(-errno, "batch lookup: %s", strerror(errno));
+			goto out;
+		}
+		for (__u32 i = 0; i < count; i++) {
+			if (keys[i] >= entries)
+				continue;
+			for (int cpu = 0; cpu < cpus; cpu++)
+				for (unsigned int f = 0; f < fields; f++)
+					out[keys[i] * fields + f] += values[i * stride + cpu * fields + f];
+		}
+		done += count;
+		if (err || !count) {
+			err = 0;
+			break;
+		}
+	}
+out:
+	free(keys);
+	free(values);
+	return err;
+}
+
+static int read_percpu_pin(const char *pin_root, const char *collector, const char *map,
+			   unsigned int entries, unsigned int fields, __u64 *out)
+{
+	int fd = reader_open(pin_root, collector, map), err;
+
+	if (fd < 0)
+		return fd;
+	err = reader_percpu_sum(fd, entries, fields, out);
+	if (err)
+		err = fail(err, "%s/%s/%s: %s", pin_root, collector, map, last_error);
+	close(fd);
+	return err;
+}
+
+int reader_hist(const char *pin_root, const struct catalog_histogram *def, struct reader_hist *hist)
+{
+	char map[64];
+	struct khist_meta meta;
+	unsigned int entries;
+	int err;
+
+	memset(hist, 0, sizeof(*hist));
+	err = reader_meta(pin_root, def->collector, &meta);
+	if (err)
+		return err;
+	if (meta.precision > KHIST_HIST_MAX_PRECISION)
+		return fail(-EPROTO, "%s/%s/meta: precision %u", pin_root, def->collector,
+			    meta.precision);
+	hist->def = def;
+	hist->precision = meta.precision;
+	hist->mode = meta.attach_mode;
+	hist->buckets = khist_hist_buckets(meta.precision);
+	entries = def->slots * hist->buckets;
+	hist->counts = calloc(entries, sizeof(*hist->counts));
+	hist->totals = calloc(def->slots, sizeof(*hist->totals));
+	if (!hist->counts || !hist->totals) {
+		reader_hist_free(hist);
+		return fail(-ENOMEM, "out of memory");
+	}
+	snprintf(map, sizeof(map), "%s_buckets", def->name);
+	err = read_percpu_pin(pin_root, def->collector, map, entries, 1, hist->counts);
+	if (!err) {
+		snprintf(map, sizeof(map), "%s_totals", def->name);
+		err = read_percpu_pin(pin_root, def->collector, map, def->slots, 2,
+				      (__u64 *)hist->totals);
+	}
+	if (err)
+		reader_hist_free(hist);
+	return err;
+}
+
+void reader_hist_free(struct reader_hist *hist)
+{
+	free(hist->counts);
+	free(hist->totals);
+	hist->counts = NULL;
+	hist->totals = NULL;
+}
+
+int reader_table(const char *pin_root, const char *collector, const char *map,
+		 struct reader_table *table)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), in_batch = 0, out_batch = 0;
+	int fd, err = 0;
+	bool first = true;
+
+	memset(table, 0, sizeof(*table));
+	fd = reader_open(pin_root, collector, map);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_get_info_by_fd(fd, &info, &len)) {
+		err = fail(-errno, "%s/%s/%s: %s", pin_root, collector, map, strerror(errno));
+		goto out;
+	}
+	table->key_size = info.key_size;
+	table->value_size = info.value_size;
+	table->keys = calloc(info.max_entries, info.key_size);
+	table->values = calloc(info.max_entries, info.value_size);
+	if (!table->keys || !table->values) {
+		err = fail(-ENOMEM, "out of memory");
+		goto out;
+	}
+	/* Hash batches are opaque cursors; a full table fits in max_entries. */
+	while (table->count < info.max_entries) {
+		__u32 count = info.max_entries - table->count;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch,
+					   (char *)table->keys + (size_t)table->count * info.key_size,
+					   (char *)table->values + (size_t)table->count * info.value_size,
+					   &count, &opts);
+		table->count += count;
+		if (err) {
+			err = errno == ENOENT ? 0 : fail(-errno, "%s/%s/%s: batch lookup: %s",
+							  pin_root, collector, map, strerror(errno));
+			break;
+		}
+		in_batch = out_batch;
+		first = false;
+	}
+out:
+	if (err)
+		reader_table_free(table);
+	close(fd);
+	return err;
+}
+
+void reader_table_free(struct reader_table *table)
+{
+	free(table->keys);
+	free(table->values);
+	table->keys = table->values = NULL;
+	table->count = 0;
+}
+
+int reader_fill(const char *pin_root, const char *collector, const char *map,
+		unsigned int *used, unsigned int *capacity)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char *key, *next;
+	int fd;
+
+	fd = reader_open(pin_root, collector, map);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return fail(-errno, "%s: %s", map, strerror(errno));
+	}
+	*capacity = info.max_entries;
+	*used = 0;
+	key = calloc(2, info.key_size);
+	if (!key) {
+		close(fd);
+		return fail(-ENOMEM, "out of memory");
+	}
+	next = key + info.key_size;
+	/* Counting keys needs no values: get_next_key is enough. */
+	for (void *cursor = NULL; bpf_map_get_next_key(fd, cursor, next) == 0; cursor = key) {
+		memcpy(key, next, info.key_size);
+		(*used)++;
+	}
+	free(key);
+	close(fd);
+	return 0;
+}

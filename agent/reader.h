@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Reads the pinned maps of loaded collectors: histograms, per-CPU counters
+ * (summed over CPUs) and tables, with batch map operations.
+ */
+#ifndef KHIST_READER_H
+#define KHIST_READER_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "catalog.h"
+
+struct reader_hist {
+	const struct catalog_histogram *def;
+	unsigned int precision;
+	unsigned int buckets;		/* per slot */
+	enum khist_attach_mode mode;
+	__u64 *counts;			/* [slot * buckets + bucket], summed over CPUs */
+	struct khist_totals *totals;	/* [slot] */
+};
+
+/* A hash table's entries: keys and values back to back. */
+struct reader_table {
+	unsigned int count;
+	unsigned int key_size, value_size;
+	void *keys;
+	void *values;
+};
+
+/* Why the last reader call failed (names the pin path and errno text). */
+const char *reader_error(void);
+
+int reader_open(const char *pin_root, const char *collector, const char *map);
+int reader_meta(const char *pin_root, const char *collector, struct khist_meta *meta);
+/* Every entry of a per-CPU array whose values are @fields u64s, summed over CPUs. */
+int reader_percpu_sum(int fd, unsigned int entries, unsigned int fields, __u64 *out);
+int reader_hist(const char *pin_root, const struct catalog_histogram *def, struct reader_hist *hist);
+void reader_hist_free(struct reader_hist *hist);
+int reader_table(const char *pin_root, const char *collector, const char *map,
+		 struct reader_table *table);
+void reader_table_free(struct reader_table *table);
+/* Entries in use and capacity of a pinned hash map. */
+int reader_fill(const char *pin_root, const char *collector, const char *map,
+		unsigned int *used, unsigned int *capacity);
+
+#endif

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What every collector shares: load-time filters (rodata), the run-time
+ * filter map, the meta map the loader fills, and histogram maps with the
+ * shared bucket math. Include after vmlinux.h and the libbpf headers.
+ */
+#ifndef KHIST_COMMON_BPF_H
+#define KHIST_COMMON_BPF_H
+
+#include <uapi/khist.h>
+#include <khist_collectors.h>
+#include <khist_hist.h>
+
+/* Load-time filters and precision, set by the loader before load. */
+const volatile __u32 filter_tgid = 0;
+const volatile char filter_comm[KHIST_COMM_LEN] = {};
+/* cgroup v2 filter: tasks in the cgroup with this id, at this depth, or below. */
+const volatile __u64 filter_cgroup_id = 0;
+const volatile __u32 filter_cgroup_level = 0;
+const volatile __u32 precision = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct khist_meta);
+} meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct khist_runtime_config);
+} runtime_config SEC(".maps");
+
+/* Per-CPU bucket counts (slot-major) and per-slot count/sum; sized by the loader. */
+#define KHIST_HISTOGRAM(name)						\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);		\
+		__uint(max_entries, 1);					\
+		__type(key, __u32);					\
+		__type(value, __u64);					\
+	} name##_buckets SEC(".maps");					\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);		\
+		__uint(max_entries, 1);					\
+		__type(key, __u32);					\
+		__type(value, struct khist_totals);			\
+	} name##_totals SEC(".maps")
+
+static __always_inline void khist_hist_record(void *buckets, void *totals, __u32 slot, __u64 value)
+{
+	__u32 key = slot * khist_hist_buckets(precision) + khist_hist_index(value, precision);
+	struct khist_totals *total;
+	__u64 *count;
+
+	count = bpf_map_lookup_elem(buckets, &key);
+	if (count)
+		*count += 1;
+	total = bpf_map_lookup_elem(totals, &slot);
+	if (total) {
+		total->count += 1;
+		total->sum += value;
+	}
+}
+
+static __always_inline bool khist_in_filter_cgroup(struct task_struct *task)
+{
+	struct cgroup *cgroup = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	struct cgroup *ancestor;
+
+	if (!cgroup || BPF_CORE_READ(cgroup, level) < filter_cgroup_level)
+		return false;
+	/* ancestors[] holds every level from the root down to the cgroup itself. */
+	ancestor = BPF_CORE_READ(cgroup, ancestors[filter_cgroup_level]);
+	return ancestor && BPF_CORE_READ(ancestor, kn, id) == filter_cgroup_id;
+}
+
+/*
+ * True when @task passes the load-time and run-time filters. With no filter
+ * set this costs one array lookup.
+ */
+static __always_inline bool khist_task_wanted(struct task_struct *task)
+{
+	struct khist_runtime_config *config;
+	__u32 zero = 0, tgid;
+
+	config = bpf_map_lookup_elem(&runtime_config, &zero);
+	if (filter_tgid || (config && config->tgid)) {
+		tgid = BPF_CORE_READ(task, tgid);
+		if (filter_tgid && tgid != filter_tgid)
+			return false;
+		if (config && config->tgid && tgid != config->tgid)
+			return false;
+	}
+	if (filter_comm[0]) {
+		char comm[KHIST_COMM_LEN];
+
+		BPF_CORE_READ_INTO(&comm, task, comm);
+		for (int i = 0; i < KHIST_COMM_LEN; i++) {
+			if (comm[i] != filter_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	if (filter_cgroup_id && !khist_in_filter_cgroup(task))
+		return false;
+	return true;
+}
+
+static __always_inline bool khist_current_wanted(void)
+{
+	return khist_task_wanted(bpf_get_current_task_btf());
+}
+
+#endif /* KHIST_COMMON_BPF_H */

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Map layouts shared by the BPF collectors and the agent that reads their
+ * pinned maps. Plain C types only: included by BPF (after vmlinux.h) and by
+ * user space (after <linux/types.h>).
+ */
+#ifndef KHIST_COLLECTORS_H
+#define KHIST_COLLECTORS_H
+
+#define KHIST_COMM_LEN		16
+#define KHIST_FILE_NAME_LEN	128
+/* Syscall numbers below this are counted (x86-64 has about 460). */
+#define KHIST_SYSCALL_SLOTS	512
+/* errno values counted per syscall: 1..KHIST_ERRNO_MAX, larger ones as KHIST_ERRNO_MAX. */
+#define KHIST_ERRNO_MAX		133
+
+/* Count and sum of the values of one histogram slot (Prometheus _count and _sum). */
+struct khist_totals {
+	__u64 count;
+	__u64 sum;
+};
+
+/* What the loader records in each collector's `meta` map (key 0). */
+struct khist_meta {
+	__u32 version;		/* KHIST_META_VERSION */
+	__u32 attach_mode;	/* enum khist_attach_mode */
+	__u32 precision;	/* bucket precision k of its histograms */
+	__u32 flags;
+	__u64 loaded_at_ns;	/* CLOCK_REALTIME of the first load */
+};
+#define KHIST_META_VERSION 1
+
+enum khist_attach_mode {
+	KHIST_ATTACH_NONE,
+	KHIST_ATTACH_RAW_TP,	/* raw tracepoints */
+	KHIST_ATTACH_TP_BTF,	/* BTF-typed tracepoints */
+	KHIST_ATTACH_GLUE,	/* khist.ko glue events + kfuncs */
+	KHIST_ATTACH_FENTRY,	/* fentry/fexit */
+	KHIST_ATTACH_KPROBE,	/* kprobe/kretprobe */
+	KHIST_ATTACH_SYSCALLS,	/* read/write-family syscall tracepoints */
+	KHIST_ATTACH_MODE_COUNT,
+};
+
+#define KHIST_ATTACH_MODE_NAMES {				\
+	[KHIST_ATTACH_NONE]	= "none",			\
+	[KHIST_ATTACH_RAW_TP]	= "raw_tp",			\
+	[KHIST_ATTACH_TP_BTF]	= "tp_btf",			\
+	[KHIST_ATTACH_GLUE]	= "glue",			\
+	[KHIST_ATTACH_FENTRY]	= "fentry",			\
+	[KHIST_ATTACH_KPROBE]	= "kprobe",			\
+	[KHIST_ATTACH_SYSCALLS]	= "syscalls",			\
+}
+
+/* Run-time filter written by user space, read by every program (key 0). */
+struct khist_runtime_config {
+	__u32 tgid;		/* 0: every process */
+};
+
+/* syscalls collector */
+struct khist_syscall_counts {
+	__u64 calls;
+	__u64 errors;
+};
+
+struct khist_process_key {
+	__u32 tgid;
+};
+
+struct khist_process_value {
+	char comm[KHIST_COMM_LEN];
+	__u64 syscalls;
+	__u64 errors;
+};
+
+struct khist_signal_key {
+	__u32 signal;
+	__u32 target_pid;
+	char sender_comm[KHIST_COMM_LEN];
+};
+
+/* sched collector */
+enum khist_switch_kind {
+	KHIST_SWITCH_VOLUNTARY,
+	KHIST_SWITCH_INVOLUNTARY,
+	KHIST_SWITCH_KINDS,
+};
+
+struct khist_cpu_task {
+	__u32 pid;
+	__u32 tgid;
+	char comm[KHIST_COMM_LEN];
+};
+
+/* vfs collector: slot 0 read, slot 1 write */
+enum khist_vfs_op {
+	KHIST_VFS_READ,
+	KHIST_VFS_WRITE,
+	KHIST_VFS_OPS,
+};
+
+struct khist_vfs_counts {
+	__u64 calls;
+	__u64 bytes;
+	__u64 errors;
+};
+
+struct khist_file_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 tgid;
+};
+
+struct khist_file_value {
+	char comm[KHIST_COMM_LEN];
+	char name[KHIST_FILE_NAME_LEN];	/* full path in glue mode, else the last component */
+	__u32 kind;			/* enum khist_file_kind */
+	__u32 name_is_path;
+	__u64 reads;
+	__u64 writes;
+	__u64 read_bytes;
+	__u64 write_bytes;
+};
+
+#endif /* KHIST_COLLECTORS_H */

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * khist's terminal histograms against BCC's print_log2_hist layout: the
+ * fixtures were written from BCC's formatting rules, not by khist.
+ */
+#include <linux/types.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <khist_hist.h>
+
+#include "ktap.h"
+#include "text.h"
+
+static char *render(const __u64 *counts, unsigned int buckets, unsigned int precision,
+		    const char *unit, unsigned long long divisor)
+{
+	static char buf[16384];
+	FILE *out;
+
+	memset(buf, 0, sizeof(buf));
+	out = fmemopen(buf, sizeof(buf), "w");
+
+	text_print_hist(out, counts, buckets, precision, unit, divisor);
+	fclose(out);
+	return buf;
+}
+
+static char *fixture(const char *name)
+{
+	static char buf[16384];
+	char path[512];
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/selftests/fixtures/%s",
+		 getenv("KHIST_ROOT") ? getenv("KHIST_ROOT") : ".", name);
+	f = fopen(path, "r");
+	if (f) {
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	} else {
+		ktap_print_msg("cannot read %s", path);
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+static bool same(const char *got, const char *want)
+{
+	if (!strcmp(got, want))
+		return true;
+	ktap_print_msg("got:\n%s", got);
+	ktap_print_msg("want:\n%s", want);
+	return false;
+}
+
+int main(void)
+{
+	__u64 counts[KHIST_HIST_VALUE_BITS] = {};
+	__u64 fine[188] = {};
+	char *out;
+
+	ktap_print_header();
+	ktap_set_plan(5);
+
+	counts[0] = 1, counts[1] = 3, counts[3] = 10, counts[4] = 7;
+	ktap_test_result(same(render(counts, 48, 0, "usecs", 1), fixture("bcc_log2_narrow.txt")),
+			 "bcc_layout_narrow");
+
+	memset(counts, 0, sizeof(counts));
+	counts[0] = 1, counts[34] = 2;
+	ktap_test_result(same(render(counts, 48, 0, "nsecs", 1), fixture("bcc_log2_wide.txt")),
+			 "bcc_layout_wide");
+
+	memset(counts, 0, sizeof(counts));
+	ktap_test_result(render(counts, 48, 0, "usecs", 1)[0] == '\0', "empty_prints_nothing");
+
+	/* k=2: rows are the log-linear buckets, same columns. */
+	fine[khist_hist_index(5, 2)] = 4;
+	fine[khist_hist_index(21, 2)] = 2;
+	out = render(fine, 188, 2, "bytes", 1);
+	ktap_test_result(strstr(out, "         5 -> 5          : 4        |****************************************|\n") &&
+			 strstr(out, "        20 -> 23         : 2        |********************                    |\n") &&
+			 !strstr(out, "24 -> "), "log_linear_rows");
+
+	/* Shown in usecs, nanosecond buckets with the same bounds share a row. */
+	memset(counts, 0, sizeof(counts));
+	counts[1] = 5, counts[2] = 6, counts[11] = 7;	/* 2-3 ns, 4-7 ns, 2048-4095 ns */
+	out = render(counts, 48, 0, "usecs", 1000);
+	if (!strstr(out, "         0 -> 0          : 11       |"))
+		ktap_print_msg("%s", out);
+	ktap_test_result(strstr(out, "         0 -> 0          : 11       |") &&
+			 strstr(out, "         2 -> 4          : 7        |*************************               |\n"),
+			 "unit_conversion_merges_rows");
+	ktap_finished();
+}
