@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sched collector against a pipe ping-pong pinned to one CPU: every round
+ * trip switches both tasks out and in, so each histogram gets a known
+ * minimum of samples. Runs in each attach mode the kernel offers.
+ */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <sys/prctl.h>
+
+#include "collector_util.h"
+
+#define ROUNDS 5000
+#define COMM "khist-pingpong"
+
+/* Two processes named COMM bounce a byte ROUNDS times on CPU 0. */
+static int ping_pong(void)
+{
+	int there[2], back[2], status;
+	cpu_set_t cpu0;
+	pid_t child;
+	char byte = 0;
+
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	if (pipe(there) || pipe(back))
+		return -1;
+	child = fork();
+	if (child == 0) {
+		sched_setaffinity(0, sizeof(cpu0), &cpu0);
+		prctl(PR_SET_NAME, COMM);
+		for (int i = 0; i < ROUNDS; i++)
+			if (read(there[0], &byte, 1) != 1 || write(back[1], &byte, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	if (fork() == 0) {
+		sched_setaffinity(0, sizeof(cpu0), &cpu0);
+		prctl(PR_SET_NAME, COMM);
+		for (int i = 0; i < ROUNDS; i++)
+			if (write(there[1], &byte, 1) != 1 || read(back[0], &byte, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	close(there[0]), close(there[1]), close(back[0]), close(back[1]);
+	for (int i = 0; i < 2; i++) {
+		if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+			return -1;
+	}
+	return 0;
+}
+
+static void check_mode(const char *mode_name)
+{
+	struct loader_options options;
+	enum khist_attach_mode mode;
+	__u64 runq, offcpu, oncpu, switches, forks;
+	char name[64];
+	bool ok = true;
+	int err;
+
+	loader_default_options(&options);
+	options.mode = catalog_mode_by_name(mode_name);
+	strcpy(options.filter_comm, COMM);
+	options.pin_root = test_root();
+	err = loader_load(catalog_find_collector("sched"), &options, &mode);
+	snprintf(name, sizeof(name), "%s_ping_pong_samples", mode_name);
+	if (err) {
+		ktap_test_skip(name, "%s", loader_error());
+		return;
+	}
+	EXPECT(ok, ping_pong() == 0, "ping-pong failed");
+	runq = pinned_percpu("sched", "runq_latency_totals", 1, 2, 0, 0);
+	offcpu = pinned_percpu("sched", "offcpu_time_totals", 1, 2, 0, 0);
+	oncpu = pinned_percpu("sched", "oncpu_slice_totals", 1, 2, 0, 0);
+	/* Wakeup preemption turns some of them involuntary: count both kinds. */
+	switches = pinned_percpu("sched", "switch_counts", KHIST_SWITCH_KINDS, 1,
+				 KHIST_SWITCH_VOLUNTARY, 0) +
+		   pinned_percpu("sched", "switch_counts", KHIST_SWITCH_KINDS, 1,
+				 KHIST_SWITCH_INVOLUNTARY, 0);
+	forks = pinned_percpu("sched", "fork_count", 1, 1, 0, 0);
+	/* Each round blocks each side once: at least 2 switches out and in per round. */
+	EXPECT(ok, offcpu >= 2 * ROUNDS - 10, "off-CPU samples %llu", (unsigned long long)offcpu);
+	EXPECT(ok, oncpu >= 2 * ROUNDS - 10, "on-CPU samples %llu", (unsigned long long)oncpu);
+	EXPECT(ok, runq >= 2 * ROUNDS - 10, "run-queue samples %llu", (unsigned long long)runq);
+	EXPECT(ok, switches >= 2 * ROUNDS, "switches %llu", (unsigned long long)switches);
+	EXPECT(ok, forks >= 2, "forks %llu", (unsigned long long)forks);
+	EXPECT(ok, mode == (enum khist_attach_mode)options.mode, "attached as %s",
+	       catalog_mode_name(mode));
+	ktap_print_msg("%s: %d rounds -> runq %llu, off-CPU %llu, on-CPU %llu samples", mode_name,
+		       ROUNDS, (unsigned long long)runq, (unsigned long long)offcpu,
+		       (unsigned long long)oncpu);
+	ktap_test_result(ok, "%s", name);
+	loader_unload(test_root(), catalog_find_collector("sched"));
+}
+
+static void test_cpu_task(void)
+{
+	struct loader_options options;
+	struct khist_cpu_task task = {};
+	__u32 cpu = 0;
+	bool ok = true;
+	int fd;
+
+	loader_default_options(&options);
+	load_or_fail("sched", &options);
+	usleep(100 * 1000);
+	fd = reader_open(test_root(), "sched", "cpu_task");
+	EXPECT(ok, fd >= 0 && bpf_map_lookup_elem(fd, &cpu, &task) == 0, "lookup: %s", reader_error());
+	/* CPU 0 switched since loading: whatever runs there now has a name. */
+	EXPECT(ok, task.comm[0] != '\0', "CPU 0 task %u '%s'", task.pid, task.comm);
+	if (fd >= 0)
+		close(fd);
+	ktap_test_result(ok, "cpu_task_array");
+	loader_unload(test_root(), catalog_find_collector("sched"));
+}
+
+int main(void)
+{
+	ktap_print_header();
+	require_root_or_skip();
+	ktap_set_plan(3);
+	check_mode("tp_btf");
+	check_mode("raw_tp");
+	test_cpu_task();
+	unload_all();
+	ktap_finished();
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * syscalls collector against exactly known workloads of this process:
+ * counts, latency histogram totals, per-process table, errors per errno,
+ * signals, and the CLI views of the same numbers.
+ */
+#include <signal.h>
+#include <sys/syscall.h>
+#include <json-c/json.h>
+
+#include "collector_util.h"
+
+#define CALLS		100000
+#define SLACK		16
+#define FAILED_CLOSES	1000
+#define SIGNALS		5
+
+static void test_counts(void)
+{
+	__u64 calls, errors, latency_count, latency_sum;
+	bool ok = true;
+
+	for (int i = 0; i < CALLS; i++)
+		syscall(SYS_getppid);
+	calls = pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, SYS_getppid, 0);
+	errors = pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, SYS_getppid, 1);
+	latency_count = pinned_percpu("syscalls", "syscall_latency_totals", KHIST_SYSCALL_SLOTS, 2,
+				      SYS_getppid, 0);
+	latency_sum = pinned_percpu("syscalls", "syscall_latency_totals", KHIST_SYSCALL_SLOTS, 2,
+				    SYS_getppid, 1);
+	EXPECT(ok, calls >= CALLS && calls <= CALLS + SLACK, "getppid count %llu for %d calls",
+	       (unsigned long long)calls, CALLS);
+	EXPECT(ok, errors == 0, "getppid errors %llu", (unsigned long long)errors);
+	EXPECT(ok, latency_count == calls, "latency samples %llu, calls %llu",
+	       (unsigned long long)latency_count, (unsigned long long)calls);
+	EXPECT(ok, latency_sum > 0 && latency_sum / calls < 1000000, "mean latency %llu ns",
+	       (unsigned long long)(calls ? latency_sum / calls : 0));
+	ktap_print_msg("getppid: %llu calls, mean %llu ns", (unsigned long long)calls,
+		       (unsigned long long)(calls ? latency_sum / calls : 0));
+	ktap_test_result(ok, "exact_syscall_count_and_latency_samples");
+}
+
+static void test_hist_buckets_sum_to_count(void)
+{
+	const struct catalog_histogram *def = catalog_find_histogram("syscall_latency");
+	struct reader_hist hist;
+	__u64 sum = 0;
+	bool ok = true;
+	int err = reader_hist(test_root(), def, &hist);
+
+	EXPECT(ok, err == 0, "reading: %s", reader_error());
+	if (!err) {
+		for (unsigned int i = 0; i < hist.buckets; i++)
+			sum += hist.counts[SYS_getppid * hist.buckets + i];
+		EXPECT(ok, sum == hist.totals[SYS_getppid].count && sum >= CALLS,
+		       "buckets hold %llu, count %llu", (unsigned long long)sum,
+		       (unsigned long long)hist.totals[SYS_getppid].count);
+		EXPECT(ok, hist.precision == 0 && hist.mode == KHIST_ATTACH_RAW_TP,
+		       "precision %u mode %u", hist.precision, hist.mode);
+		reader_hist_free(&hist);
+	}
+	ktap_test_result(ok, "histogram_buckets_sum_to_its_count");
+}
+
+static void test_process_table(void)
+{
+	struct reader_table table;
+	bool ok = true, found = false;
+	int err = reader_table(test_root(), "syscalls", "process_counts", &table);
+
+	EXPECT(ok, err == 0, "reading: %s", reader_error());
+	for (unsigned int i = 0; !err && i < table.count; i++) {
+		const struct khist_process_key *key = (const struct khist_process_key *)table.keys + i;
+		const struct khist_process_value *value =
+			(const struct khist_process_value *)table.values + i;
+
+		if (key->tgid != (__u32)getpid())
+			continue;
+		found = true;
+		EXPECT(ok, value->syscalls >= CALLS, "%llu syscalls", (unsigned long long)value->syscalls);
+		EXPECT(ok, !strcmp(value->comm, "collect_syscall"), "comm '%s'", value->comm);
+	}
+	EXPECT(ok, found, "pid %d not in the table", getpid());
+	EXPECT(ok, table.count == 1, "%u processes with a pid filter", table.count);
+	reader_table_free(&table);
+	ktap_test_result(ok, "per_process_table_has_this_process_only");
+}
+
+static void test_errors(void)
+{
+	unsigned int key = SYS_close * (KHIST_ERRNO_MAX + 1) + EBADF;
+	__u64 before, after;
+	bool ok = true;
+
+	before = pinned_percpu("syscalls", "syscall_errors",
+			       KHIST_SYSCALL_SLOTS * (KHIST_ERRNO_MAX + 1), 1, key, 0);
+	for (int i = 0; i < FAILED_CLOSES; i++)
+		syscall(SYS_close, -1);
+	after = pinned_percpu("syscalls", "syscall_errors",
+			      KHIST_SYSCALL_SLOTS * (KHIST_ERRNO_MAX + 1), 1, key, 0);
+	EXPECT(ok, after - before == FAILED_CLOSES, "close/EBADF grew by %llu for %d",
+	       (unsigned long long)(after - before), FAILED_CLOSES);
+	ktap_test_result(ok, "errors_per_syscall_and_errno");
+}
+
+static void test_signals(void)
+{
+	struct reader_table table;
+	__u64 count = 0;
+	bool ok = true;
+	int err;
+
+	signal(SIGWINCH, SIG_IGN);
+	for (int i = 0; i < SIGNALS; i++)
+		kill(getpid(), SIGWINCH);
+	err = reader_table(test_root(), "syscalls", "signals", &table);
+	EXPECT(ok, err == 0, "reading: %s", reader_error());
+	for (unsigned int i = 0; !err && i < table.count; i++) {
+		const struct khist_signal_key *key = (const struct khist_signal_key *)table.keys + i;
+
+		if (key->signal == SIGWINCH && key->target_pid == (__u32)getpid() &&
+		    !strcmp(key->sender_comm, "collect_syscall"))
+			count = ((const __u64 *)table.values)[i];
+	}
+	EXPECT(ok, count == SIGNALS, "SIGWINCH to self counted %llu times", (unsigned long long)count);
+	reader_table_free(&table);
+	ktap_test_result(ok, "signals_by_sender_and_target");
+}
+
+static void test_cli_views(void)
+{
+	char args[256], output[65536];
+	json_object *root, *series, *count;
+	__u64 calls;
+	bool ok = true;
+	int status;
+
+	calls = pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, SYS_getppid, 0);
+	snprintf(args, sizeof(args), "hist syscall_latency --slot getppid --json --pin-root %s",
+		 test_root());
+	status = run_khist(args, output, sizeof(output));
+	root = json_tokener_parse(output);
+	EXPECT(ok, status == 0 && root, "khist hist --json: status %d, output %.200s", status, output);
+	if (root && json_object_object_get_ex(root, "series", &series)) {
+		for (size_t i = 0; i < json_object_array_length(series); i++) {
+			json_object *labels, *syscall;
+			json_object *entry = json_object_array_get_idx(series, i);
+
+			json_object_object_get_ex(entry, "labels", &labels);
+			if (json_object_object_get_ex(labels, "syscall", &syscall) &&
+			    !strcmp(json_object_get_string(syscall), "getppid") &&
+			    json_object_object_get_ex(entry, "count", &count))
+				EXPECT(ok, (__u64)json_object_get_uint64(count) >= CALLS &&
+					   (__u64)json_object_get_uint64(count) <= calls + SLACK,
+				       "JSON count %llu, map %llu",
+				       (unsigned long long)json_object_get_uint64(count),
+				       (unsigned long long)calls);
+		}
+	}
+	json_object_put(root);
+
+	snprintf(args, sizeof(args), "top syscalls --rows 3 --pin-root %s", test_root());
+	status = run_khist(args, output, sizeof(output));
+	EXPECT(ok, status == 0 && strstr(output, "\ngetppid "), "top syscalls: %s", output);
+	ktap_test_result(ok, "cli_hist_json_and_top_agree");
+}
+
+int main(void)
+{
+	struct loader_options options;
+
+	ktap_print_header();
+	require_root_or_skip();
+	ktap_set_plan(6);
+	loader_default_options(&options);
+	options.filter_tgid = getpid();
+	load_or_fail("syscalls", &options);
+
+	test_counts();
+	test_hist_buckets_sum_to_count();
+	test_process_table();
+	test_errors();
+	test_signals();
+	test_cli_views();
+
+	unload_all();
+	ktap_finished();
+}

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfs collector in every attach mode, on the same known workload: exact
+ * call, byte and size-bucket counts and the per-file table. glue needs
+ * khist.ko, fentry and kprobe need a kernel that allows them: each mode the
+ * kernel refuses is skipped with the loader's reason.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <khist_hist.h>
+#include <uapi/khist.h>
+
+#include "collector_util.h"
+#include "kmod_util.h"
+
+#define TEST_FILE	"/tmp/khist-vfs-test"
+#define FILE_SIZE	10000
+#define READS		200
+#define READ_SIZE	100
+#define WRITES		50
+#define WRITE_SIZE	10
+
+struct observed {
+	__u64 read_calls, read_bytes, read_errors, write_calls, write_bytes;
+	__u64 size_bucket, latency_samples;
+	struct khist_file_value file;
+	bool file_found;
+};
+
+static void workload(int fd)
+{
+	char buf[READ_SIZE];
+
+	for (int i = 0; i < READS; i++)
+		if (pread(fd, buf, READ_SIZE, (off_t)i * 10) != READ_SIZE)
+			ktap_exit_fail("pread: %s", strerror(errno));
+	memset(buf, 'w', sizeof(buf));
+	for (int i = 0; i < WRITES; i++)
+		if (pwrite(fd, buf, WRITE_SIZE, FILE_SIZE + i * WRITE_SIZE) != WRITE_SIZE)
+			ktap_exit_fail("pwrite: %s", strerror(errno));
+}
+
+static void observe(int fd, unsigned int precision, struct observed *seen)
+{
+	unsigned int buckets = khist_hist_buckets(precision);
+	struct reader_table table;
+	struct stat st;
+
+	memset(seen, 0, sizeof(*seen));
+	seen->read_calls = pinned_percpu("vfs", "vfs_counts", KHIST_VFS_OPS, 3, KHIST_VFS_READ, 0);
+	seen->read_bytes = pinned_percpu("vfs", "vfs_counts", KHIST_VFS_OPS, 3, KHIST_VFS_READ, 1);
+	seen->read_errors = pinned_percpu("vfs", "vfs_counts", KHIST_VFS_OPS, 3, KHIST_VFS_READ, 2);
+	seen->write_calls = pinned_percpu("vfs", "vfs_counts", KHIST_VFS_OPS, 3, KHIST_VFS_WRITE, 0);
+	seen->write_bytes = pinned_percpu("vfs", "vfs_counts", KHIST_VFS_OPS, 3, KHIST_VFS_WRITE, 1);
+	seen->size_bucket = pinned_percpu("vfs", "vfs_size_buckets", KHIST_VFS_OPS * buckets, 1,
+					  KHIST_VFS_READ * buckets +
+					  khist_hist_index(READ_SIZE, precision), 0);
+	seen->latency_samples = pinned_percpu("vfs", "vfs_latency_totals", KHIST_VFS_OPS, 2,
+					      KHIST_VFS_READ, 0);
+	fstat(fd, &st);
+	if (reader_table(test_root(), "vfs", "file_table", &table))
+		return;
+	for (unsigned int i = 0; i < table.count; i++) {
+		const struct khist_file_key *key = (const struct khist_file_key *)table.keys + i;
+
+		/* The kernel's dev_t packs major:minor as 12:20 bits. */
+		if (key->ino == st.st_ino && key->tgid == (__u32)getpid() &&
+		    key->dev == ((major(st.st_dev) << 20) | minor(st.st_dev))) {
+			seen->file = ((const struct khist_file_value *)table.values)[i];
+			seen->file_found = true;
+		}
+	}
+	reader_table_free(&table);
+}
+
+static void check_mode(const char *mode_name, int fd)
+{
+	struct loader_options options;
+	enum khist_attach_mode mode;
+	struct observed before, seen;
+	const char *want_name;
+	char name[64];
+	bool ok = true;
+	int err;
+
+	snprintf(name, sizeof(name), "%s_mode_counts_the_workload", mode_name);
+	loader_default_options(&options);
+	options.mode = catalog_mode_by_name(mode_name);
+	options.filter_tgid = getpid();
+	options.pin_root = test_root();
+	err = loader_load(catalog_find_collector("vfs"), &options, &mode);
+	if (err) {
+		ktap_test_skip(name, "%s", loader_error());
+		return;
+	}
+	/*
+	 * Counts from before the workload are subtracted: attaching the later
+	 * programs of a mode reads tracefs files, which the earlier ones see.
+	 * Nothing is printed from here to the snapshot: it would be a write.
+	 */
+	observe(fd, catalog_find_collector("vfs")->default_precision, &before);
+	workload(fd);
+	observe(fd, catalog_find_collector("vfs")->default_precision, &seen);
+	seen.read_calls -= before.read_calls;
+	seen.read_bytes -= before.read_bytes;
+	seen.read_errors -= before.read_errors;
+	seen.write_calls -= before.write_calls;
+	seen.write_bytes -= before.write_bytes;
+	seen.size_bucket -= before.size_bucket;
+	seen.latency_samples -= before.latency_samples;
+
+	EXPECT(ok, mode == (enum khist_attach_mode)options.mode, "attached as %s", catalog_mode_name(mode));
+	EXPECT(ok, seen.read_calls == READS && seen.read_bytes == READS * READ_SIZE &&
+		   !seen.read_errors, "reads %llu bytes %llu errors %llu",
+	       (unsigned long long)seen.read_calls, (unsigned long long)seen.read_bytes,
+	       (unsigned long long)seen.read_errors);
+	EXPECT(ok, seen.write_calls == WRITES && seen.write_bytes == WRITES * WRITE_SIZE,
+	       "writes %llu bytes %llu", (unsigned long long)seen.write_calls,
+	       (unsigned long long)seen.write_bytes);
+	EXPECT(ok, seen.size_bucket == READS, "%llu reads in the %d-byte bucket",
+	       (unsigned long long)seen.size_bucket, READ_SIZE);
+	EXPECT(ok, seen.latency_samples == READS, "%llu latency samples",
+	       (unsigned long long)seen.latency_samples);
+	want_name = mode == KHIST_ATTACH_GLUE ? TEST_FILE : strrchr(TEST_FILE, '/') + 1;
+	EXPECT(ok, seen.file_found, "no file table entry for %s", TEST_FILE);
+	if (seen.file_found) {
+		EXPECT(ok, seen.file.reads == READS && seen.file.writes == WRITES &&
+			   seen.file.read_bytes == READS * READ_SIZE &&
+			   seen.file.write_bytes == WRITES * WRITE_SIZE,
+		       "file: %llu reads %llu writes", (unsigned long long)seen.file.reads,
+		       (unsigned long long)seen.file.writes);
+		EXPECT(ok, !strcmp(seen.file.name, want_name), "file name '%s', want '%s'",
+		       seen.file.name, want_name);
+		EXPECT(ok, seen.file.kind == KHIST_FILE_REGULAR, "kind %u", seen.file.kind);
+		EXPECT(ok, !strcmp(seen.file.comm, "collect_vfs"), "comm '%s'", seen.file.comm);
+	}
+	ktap_test_result(ok, "%s", name);
+	loader_unload(test_root(), catalog_find_collector("vfs"));
+}
+
+static void test_auto_mode(void)
+{
+	struct loader_options options;
+	enum khist_attach_mode mode;
+	struct khist_meta meta;
+	bool ok = true;
+
+	loader_default_options(&options);
+	options.filter_tgid = getpid();
+	mode = load_or_fail("vfs", &options);
+	EXPECT(ok, reader_meta(test_root(), "vfs", &meta) == 0 && meta.attach_mode == mode,
+	       "meta records %u, loaded %u", meta.attach_mode, mode);
+	/* The best mode: glue with the module, fentry where allowed, then kprobe, then syscalls. */
+	EXPECT(ok, mode == (kmod_loaded() ? KHIST_ATTACH_GLUE :
+			    access("/proc/modules", F_OK) == 0 ? KHIST_ATTACH_FENTRY :
+			    KHIST_ATTACH_SYSCALLS),
+	       "auto picked %s", catalog_mode_name(mode));
+	ktap_print_msg("auto mode: %s", catalog_mode_name(mode));
+	ktap_test_result(ok, "auto_picks_the_best_mode_and_records_it");
+	loader_unload(test_root(), catalog_find_collector("vfs"));
+}
+
+int main(void)
+{
+	char content[FILE_SIZE];
+	int fd;
+
+	ktap_print_header();
+	require_root_or_skip();
+	ktap_set_plan(6);
+	memset(content, 'v', sizeof(content));
+	fd = open(TEST_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, content, sizeof(content)) != sizeof(content))
+		ktap_exit_fail("creating %s: %s", TEST_FILE, strerror(errno));
+
+	check_mode("syscalls", fd);
+	check_mode("kprobe", fd);
+	check_mode("fentry", fd);
+	/* The glue needs khist.ko: loaded here when this kernel can load modules. */
+	if (!kmod_unavailable_reason() && !kmod_loaded())
+		kmod_load(NULL);
+	check_mode("glue", fd);
+	test_auto_mode();
+	if (kmod_loaded())
+		kmod_unload();
+	ktap_test_result(true, "cleanup");
+	unload_all();
+	close(fd);
+	unlink(TEST_FILE);
+	ktap_finished();
+}
