@@ -359,6 +359,25 @@ static int pin_links(struct bpf_link **links, struct bpf_program **progs, int co
 	return 0;
 }
 
+static unsigned int pinned_precision(const char *dir, unsigned int fallback)
+{
+	struct khist_meta meta = {};
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int fd;
+
+	if (!path_format(path, sizeof(path), "%s/meta", dir))
+		return fallback;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return fallback;
+	if (bpf_map_lookup_elem(fd, &zero, &meta) || meta.version != KHIST_META_VERSION ||
+	    meta.precision > KHIST_HIST_MAX_PRECISION)
+		meta.precision = fallback;
+	close(fd);
+	return meta.precision;
+}
+
 struct attempt {
 	struct bpf_object *obj;
 	struct bpf_link *links[CATALOG_MAX_PROGRAMS];
@@ -469,6 +488,9 @@ int loader_load(const struct catalog_collector *collector, const struct loader_o
 	/* Tracepoint attachment looks the event ids up in tracefs. */
 	tracefs_ensure_mounted();
 	collector_dir(dir, sizeof(dir), options->pin_root, collector->name);
+	/* A reload keeps the precision it was loaded with unless told otherwise. */
+	if (options->precision < 0)
+		precision = pinned_precision(dir, precision);
 	err = make_dir(dir, options);
 	if (err)
 		return err;

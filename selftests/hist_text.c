@@ -6,6 +6,7 @@
 #include <linux/types.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <khist_hist.h>
 
@@ -29,12 +30,17 @@ static char *render(const __u64 *counts, unsigned int buckets, unsigned int prec
 static char *fixture(const char *name)
 {
 	static char buf[16384];
-	char path[512];
+	char path[1024], self[512];
+	ssize_t self_len;
 	size_t len = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/selftests/fixtures/%s",
-		 getenv("KHIST_ROOT") ? getenv("KHIST_ROOT") : ".", name);
+	/* Fixtures are installed beside the test program. */
+	self_len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[self_len > 0 ? self_len : 0] = '\0';
+	if (strrchr(self, '/'))
+		*strrchr(self, '/') = '\0';
+	snprintf(path, sizeof(path), "%s/fixtures/%s", self, name);
 	f = fopen(path, "r");
 	if (f) {
 		len = fread(buf, 1, sizeof(buf) - 1, f);

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pinning and lifecycle through the khist CLI: collectors keep counting
+ * after the loader exits, reloads reuse matching maps, a mismatch is a
+ * clear error until --reset, unload removes exactly its pins, pins get the
+ * owner and mode asked for, the run-time pid filter works, and bad input
+ * gets the documented exit codes and messages.
+ */
+#include <dirent.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <khist_hist.h>
+
+#include "collector_util.h"
+
+static char args[1024], output[16384];
+
+static int khist(const char *fmt, const char *extra)
+{
+	char command[512];
+
+	snprintf(command, sizeof(command), fmt, extra ? extra : "");
+	snprintf(args, sizeof(args), "%s --pin-root %s", command, test_root());
+	return run_khist(args, output, sizeof(output));
+}
+
+static __u64 total_syscalls(void)
+{
+	__u64 total = 0;
+
+	for (unsigned int nr = 0; nr < KHIST_SYSCALL_SLOTS; nr++)
+		total += pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, nr, 0);
+	return total;
+}
+
+static __u32 map_id(const char *collector, const char *map)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = reader_open(test_root(), collector, map);
+
+	if (fd < 0)
+		return 0;
+	bpf_map_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	return info.id;
+}
+
+static void test_survives_loader_exit(void)
+{
+	__u64 first, second;
+	bool ok = true;
+	int status = khist("load syscalls", NULL);
+
+	EXPECT(ok, status == 0, "khist load: %d %s", status, output);
+	EXPECT(ok, strstr(output, "syscalls: loaded, attach mode raw_tp") != NULL, "said: %s", output);
+	first = total_syscalls();
+	for (int i = 0; i < 1000; i++)
+		syscall(SYS_getppid);
+	second = total_syscalls();
+	EXPECT(ok, second >= first + 1000, "counts %llu then %llu", (unsigned long long)first,
+	       (unsigned long long)second);
+	ktap_test_result(ok, "counts_after_the_loader_exited");
+}
+
+static void test_reload_reuses(void)
+{
+	__u32 id = map_id("syscalls", "syscall_counts");
+	__u64 before = total_syscalls();
+	bool ok = true;
+	int status = khist("load syscalls", NULL);
+
+	EXPECT(ok, status == 0, "reload: %d %s", status, output);
+	EXPECT(ok, id && map_id("syscalls", "syscall_counts") == id, "map id %u -> %u", id,
+	       map_id("syscalls", "syscall_counts"));
+	EXPECT(ok, total_syscalls() >= before, "counts went back from %llu", (unsigned long long)before);
+	ktap_test_result(ok, "reload_reuses_the_pinned_maps");
+}
+
+static void test_mismatch(void)
+{
+	char expected[256];
+	struct khist_meta meta;
+	bool ok = true;
+	int status = khist("load syscalls --precision 3", NULL);
+
+	snprintf(expected, sizeof(expected), "pinned map %s/syscalls/syscall_latency_buckets does not "
+		 "match: max_entries %u, this load needs %u", test_root(),
+		 KHIST_SYSCALL_SLOTS * khist_hist_buckets(0), KHIST_SYSCALL_SLOTS * khist_hist_buckets(3));
+	EXPECT(ok, status == 1 && strstr(output, expected), "status %d: %s", status, output);
+	EXPECT(ok, strstr(output, "--reset") != NULL, "no hint at --reset: %s", output);
+	ktap_test_result(ok, "mismatched_pinned_map_is_a_clear_error");
+
+	ok = true;
+	status = khist("load syscalls --precision 3 --reset", NULL);
+	EXPECT(ok, status == 0, "--reset: %d %s", status, output);
+	EXPECT(ok, reader_meta(test_root(), "syscalls", &meta) == 0 && meta.precision == 3,
+	       "precision %u after --reset", meta.precision);
+	/* A plain reload keeps the precision the maps have. */
+	status = khist("load syscalls", NULL);
+	EXPECT(ok, status == 0 && reader_meta(test_root(), "syscalls", &meta) == 0 &&
+		   meta.precision == 3, "plain reload: %d, precision %u: %s", status, meta.precision,
+	       output);
+	ktap_test_result(ok, "reset_replaces_mismatched_maps");
+}
+
+static int count_entries(const char *dir)
+{
+	struct dirent *entry;
+	int count = 0;
+	DIR *d = opendir(dir);
+
+	while (d && (entry = readdir(d)))
+		count += entry->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return d ? count : -1;
+}
+
+static void test_unload_exact(void)
+{
+	char sched_dir[256], other[256], syscalls_dir[256];
+	int sched_before, status;
+	bool ok = true;
+
+	status = khist("load sched", NULL);
+	EXPECT(ok, status == 0, "load sched: %s", output);
+	snprintf(sched_dir, sizeof(sched_dir), "%s/sched", test_root());
+	snprintf(syscalls_dir, sizeof(syscalls_dir), "%s/syscalls", test_root());
+	snprintf(other, sizeof(other), "%s/not-khist", test_root());
+	mkdir(other, 0700);
+	sched_before = count_entries(sched_dir);
+	status = khist("unload syscalls", NULL);
+	EXPECT(ok, status == 0 && strstr(output, "syscalls: unloaded"), "unload: %d %s", status, output);
+	EXPECT(ok, access(syscalls_dir, F_OK) != 0, "%s still there", syscalls_dir);
+	EXPECT(ok, count_entries(sched_dir) == sched_before && sched_before > 10,
+	       "sched pins %d -> %d", sched_before, count_entries(sched_dir));
+	EXPECT(ok, access(other, F_OK) == 0, "unrelated %s removed", other);
+	rmdir(other);
+	status = khist("unload syscalls", NULL);
+	EXPECT(ok, status == 1 && strstr(output, "syscalls is not loaded"), "second unload: %d %s",
+	       status, output);
+	ktap_test_result(ok, "unload_removes_exactly_its_pins");
+}
+
+static void test_owner_mode(void)
+{
+	struct group *group = getgrnam("nogroup");
+	char path[256];
+	struct stat st = {};
+	bool ok = true;
+	int status;
+
+	if (!group) {
+		ktap_test_skip("pins_get_the_owner_and_mode_asked_for", "no group 'nogroup'");
+		return;
+	}
+	status = khist("load syscalls --pin-mode 0640 --pin-group nogroup", NULL);
+	EXPECT(ok, status == 0, "load: %s", output);
+	snprintf(path, sizeof(path), "%s/syscalls/syscall_counts", test_root());
+	EXPECT(ok, stat(path, &st) == 0 && (st.st_mode & 07777) == 0640 && st.st_gid == group->gr_gid &&
+		   st.st_uid == 0, "%s: mode %o gid %u", path, st.st_mode & 07777, st.st_gid);
+	snprintf(path, sizeof(path), "%s/syscalls", test_root());
+	EXPECT(ok, stat(path, &st) == 0 && (st.st_mode & 07777) == 0750, "dir mode %o",
+	       st.st_mode & 07777);
+	ktap_test_result(ok, "pins_get_the_owner_and_mode_asked_for");
+}
+
+static void test_runtime_filter(void)
+{
+	char pid[32];
+	__u64 before, after;
+	bool ok = true;
+	int status;
+
+	snprintf(pid, sizeof(pid), "%d", getppid());	/* a process that makes no getppid() calls */
+	status = khist("filter --pid %s", pid);
+	EXPECT(ok, status == 0, "filter: %d %s", status, output);
+	before = pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, SYS_getppid, 0);
+	for (int i = 0; i < 1000; i++)
+		syscall(SYS_getppid);
+	after = pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, SYS_getppid, 0);
+	EXPECT(ok, after == before, "filtered-out calls counted: %llu -> %llu",
+	       (unsigned long long)before, (unsigned long long)after);
+	status = khist("filter --pid 0", NULL);
+	for (int i = 0; i < 1000; i++)
+		syscall(SYS_getppid);
+	after = pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, SYS_getppid, 0);
+	EXPECT(ok, status == 0 && after >= before + 1000, "after clearing the filter: %llu -> %llu",
+	       (unsigned long long)before, (unsigned long long)after);
+	ktap_test_result(ok, "run_time_pid_filter");
+}
+
+static void test_bad_input(void)
+{
+	bool ok = true;
+	int status;
+
+	status = run_khist("hist no_such_histogram", output, sizeof(output));
+	EXPECT(ok, status == 2 && strstr(output, "no histogram 'no_such_histogram'"), "%d %s", status, output);
+	status = run_khist("load --precision 9 syscalls", output, sizeof(output));
+	EXPECT(ok, status == 2 && strstr(output, "--precision takes a number from 0 to 5"), "%d %s",
+	       status, output);
+	status = run_khist("load nosuch", output, sizeof(output));
+	EXPECT(ok, status == 2 && strstr(output, "unknown collector 'nosuch'"), "%d %s", status, output);
+	status = run_khist("top everything", output, sizeof(output));
+	EXPECT(ok, status == 2, "top everything: %d", status);
+	status = run_khist("frobnicate", output, sizeof(output));
+	EXPECT(ok, status == 2 && strstr(output, "unknown command 'frobnicate'"), "%d %s", status, output);
+	status = khist("hist vfs_latency", NULL);
+	EXPECT(ok, status == 1 && strstr(output, "/vfs/meta: No such file or directory") &&
+		   strstr(output, "is the vfs collector loaded?"), "%d %s", status, output);
+	status = khist("load syscalls --mode glue", NULL);
+	EXPECT(ok, status == 1 && strstr(output, "has no attach mode 'glue'"), "%d %s", status, output);
+	ktap_test_result(ok, "bad_input_exit_codes_and_messages");
+}
+
+static void test_unprivileged(void)
+{
+	char command[512];
+	int status;
+	bool ok = true;
+
+	/* nobody cannot open root's 0600 pins: the message says why and what to do. */
+	snprintf(command, sizeof(command),
+		 "%s/build/khist hist syscall_latency --pin-root %s 2>&1 | grep -q 'run as root' ",
+		 getenv("KHIST_ROOT") ? getenv("KHIST_ROOT") : ".", test_root());
+	if (fork() == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(3);
+		_exit(system(command) == 0 ? 0 : 1);
+	}
+	wait(&status);
+	EXPECT(ok, WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+	ktap_test_result(ok, "unprivileged_reader_told_why");
+}
+
+int main(void)
+{
+	ktap_print_header();
+	require_root_or_skip();
+	ktap_set_plan(9);
+	test_survives_loader_exit();
+	test_reload_reuses();
+	test_mismatch();
+	test_unload_exact();
+	test_owner_mode();
+	test_runtime_filter();
+	test_bad_input();
+	test_unprivileged();
+	unload_all();
+	ktap_finished();
+}
