@@ -25,13 +25,21 @@ BPF_SKELS	:= $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.skel.h,$(BPF_SRCS))
 
 # Library code shared by the agent binaries and the selftests.
 AGENT_LIB_SRCS	:= agent/bpffs.c agent/kmod_client.c agent/catalog.c agent/loader.c \
-		   agent/reader.c agent/text.c agent/json.c
+		   agent/reader.c agent/text.c agent/json.c agent/kmod_stats.c agent/config.c \
+		   agent/prometheus.c agent/http.c
 KHIST_SRCS	:= agent/cli.c agent/cli_show.c agent/cli_kmod.c
-AGENT_BINS	:= $(OUT)/khist-smoke $(OUT)/khist
+AGENT_BINS	:= $(OUT)/khist-smoke $(OUT)/khist $(OUT)/khistd
 
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all deps build bpf agent agent-lib kmod selftests check run clean help
+.PHONY: all deps build bpf agent agent-lib kmod selftests check run clean help install
+
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+BINDIR		?= $(PREFIX)/bin
+SYSCONFDIR	?= /etc
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+DOCDIR		?= $(PREFIX)/share/doc/khist
 
 # Entry points first make sure the machine has what the build needs, then
 # re-enter make so variables that ask the installed kernels are evaluated
@@ -42,7 +50,7 @@ all: deps
 deps:
 	@scripts/deps.sh --check || { echo "Installing dependencies (scripts/deps.sh)"; scripts/deps.sh; }
 
-build: bpf agent kmod selftests
+build: bpf agent kmod selftests $(OUT)/khistd.service
 
 bpf: $(BPF_OBJS) $(BPF_SKELS)
 
@@ -79,6 +87,9 @@ $(OUT)/bpf/%.skel.h: $(OUT)/bpf/%.bpf.o
 $(OUT)/khist-smoke: agent/smoke.c $(OUT)/bpf/smoke.skel.h $(AGENT_LIB)
 	$(CC) $(USER_CFLAGS) $< -o $@ $(AGENT_LIB) $(USER_LDLIBS)
 
+$(OUT)/khistd: agent/khistd.c $(wildcard agent/*.h) $(BPF_SKELS) $(AGENT_LIB)
+	$(CC) $(USER_CFLAGS) $< -o $@ $(AGENT_LIB) $(USER_LDLIBS)
+
 $(OUT)/khist: $(KHIST_SRCS) $(wildcard agent/*.h) $(BPF_SKELS) $(AGENT_LIB)
 	$(CC) $(USER_CFLAGS) $(KHIST_SRCS) -o $@ $(AGENT_LIB) $(USER_LDLIBS)
 
@@ -100,9 +111,27 @@ check: deps
 	@$(MAKE) --no-print-directory build
 	@scripts/check.sh
 
+# The main job: khistd in the foreground with its embedded defaults.
 run: deps
 	@$(MAKE) --no-print-directory build
-	$(OUT)/khist-smoke --seconds 5
+	$(OUT)/khistd --foreground
+
+$(OUT)/khistd.service: agent/khistd.service.in
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+
+# BPF objects are embedded in the binaries (skeletons): nothing else to install.
+install: $(OUT)/khistd.service
+	@test -x $(OUT)/khistd || { echo "run 'make' first" >&2; exit 1; }
+	install -D -m 0755 $(OUT)/khist $(DESTDIR)$(BINDIR)/khist
+	install -D -m 0755 $(OUT)/khistd $(DESTDIR)$(SBINDIR)/khistd
+	install -D -m 0644 $(OUT)/khistd.service $(DESTDIR)$(UNITDIR)/khistd.service
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/khist
+	$(OUT)/khistd --print-default-config > $(DESTDIR)$(SYSCONFDIR)/khist/khistd.conf.new
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/khist/khistd.conf ]; then \
+		echo "kept $(DESTDIR)$(SYSCONFDIR)/khist/khistd.conf (defaults in khistd.conf.new)"; \
+	else mv $(DESTDIR)$(SYSCONFDIR)/khist/khistd.conf.new $(DESTDIR)$(SYSCONFDIR)/khist/khistd.conf; fi
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf $(OUT)

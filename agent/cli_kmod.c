@@ -11,7 +11,7 @@
 #include "bpffs.h"
 #include "cli.h"
 #include "kmod_client.h"
-#include "kmod_stats.skel.h"
+#include "kmod_stats.h"
 
 #define DEFAULT_STATS_PIN "/sys/fs/bpf/khist/kmod/kmod_stats"
 
@@ -128,64 +128,27 @@ static int kmod_set(struct kmod_client *client, int argc, char **argv)
 /* Creates or reuses the pinned statistics map and binds it in the module. */
 static int kmod_bind(int argc, char **argv)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, run);
 	const char *pin = DEFAULT_STATS_PIN;
-	struct kmod_stats_bpf *skel;
-	char dir[4096];
-	int err, pinned_fd = -1;
+	char error[512];
+	int err;
 
 	if (argc == 2 && !strcmp(argv[0], "--pin"))
 		pin = argv[1];
 	else if (argc != 0)
 		return kmod_usage(stderr, EXIT_USAGE);
-
 	err = bpffs_ensure_mounted("/sys/fs/bpf");
 	if (err) {
 		fprintf(stderr, "khist: kmod bind: cannot mount bpffs on /sys/fs/bpf: %s\n",
 			strerror(-err));
-		return 1;
+		return EXIT_RUNTIME;
 	}
-	skel = kmod_stats_bpf__open();
-	if (!skel)
-		return report("kmod bind: open", -errno, NULL);
-	pinned_fd = bpf_obj_get(pin);
-	if (pinned_fd >= 0) {
-		err = bpf_map__reuse_fd(skel->maps.kmod_stats, pinned_fd);
-		close(pinned_fd);
-		if (err) {
-			fprintf(stderr, "khist: kmod bind: %s exists but cannot be reused: %s\n",
-				pin, strerror(-err));
-			goto out;
-		}
-	}
-	err = kmod_stats_bpf__load(skel);
+	err = kmod_stats_bind(pin, error, sizeof(error));
 	if (err) {
-		fprintf(stderr, "khist: kmod bind: loading the bind program failed: %s%s\n",
-			strerror(-err), err == -ENOENT || err == -EINVAL ?
-			" (is the khist module loaded?)" : "");
-		goto out;
-	}
-	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bind_stats_map), &run);
-	if (!err && run.retval)
-		err = (int)run.retval;
-	if (err) {
-		fprintf(stderr, "khist: kmod bind: the module refused the map: %s\n", strerror(-err));
-		goto out;
-	}
-	snprintf(dir, sizeof(dir), "%s", pin);
-	if (strrchr(dir, '/'))
-		*strrchr(dir, '/') = '\0';
-	err = bpffs_make_dirs(dir, 0700);
-	if (!err && access(pin, F_OK))
-		err = bpf_map__pin(skel->maps.kmod_stats, pin);
-	if (err) {
-		fprintf(stderr, "khist: kmod bind: pinning %s: %s\n", pin, strerror(-err));
-		goto out;
+		fprintf(stderr, "khist: kmod bind: %s\n", error);
+		return EXIT_RUNTIME;
 	}
 	printf("statistics published into %s\n", pin);
-out:
-	kmod_stats_bpf__destroy(skel);
-	return err ? 1 : 0;
+	return EXIT_OK;
 }
 
 int cli_kmod(int argc, char **argv)

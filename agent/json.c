@@ -16,7 +16,7 @@ static json_object *json_series(const struct reader_hist *hist, unsigned int slo
 		json_object_object_add(labels, def->label,
 				       json_object_new_string(def->slot_name(slot, name, sizeof(name))));
 	json_object_object_add(series, "labels", labels);
-	json_object_object_add(series, "count", json_object_new_uint64(hist->totals[slot].count));
+	json_object_object_add(series, "count", json_object_new_uint64(reader_hist_count(hist, slot)));
 	json_object_object_add(series, "sum", json_object_new_uint64(hist->totals[slot].sum));
 	for (unsigned int i = 0; i < hist->buckets; i++) {
 		json_object *bucket;
@@ -49,7 +49,7 @@ json_object *json_histogram(const struct reader_hist *hist)
 	json_object_object_add(root, "precision", json_object_new_int(hist->precision));
 	json_object_object_add(root, "description", json_object_new_string(def->description));
 	for (unsigned int slot = 0; slot < def->slots; slot++) {
-		if (def->label && !hist->totals[slot].count)
+		if (def->label && !reader_hist_count(hist, slot))
 			continue;
 		json_object_array_add(series, json_series(hist, slot));
 	}

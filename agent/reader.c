@@ -164,6 +164,16 @@ int reader_hist(const char *pin_root, const struct catalog_histogram *def, struc
 	return err;
 }
 
+__u64 reader_hist_count(const struct reader_hist *hist, unsigned int slot)
+{
+	const __u64 *counts = hist->counts + (size_t)slot * hist->buckets;
+	__u64 sum = 0;
+
+	for (unsigned int i = 0; i < hist->buckets; i++)
+		sum += counts[i];
+	return sum;
+}
+
 void reader_hist_free(struct reader_hist *hist)
 {
 	free(hist->counts);

@@ -37,6 +37,12 @@ int reader_meta(const char *pin_root, const char *collector, struct khist_meta *
 int reader_percpu_sum(int fd, unsigned int entries, unsigned int fields, __u64 *out);
 int reader_hist(const char *pin_root, const struct catalog_histogram *def, struct reader_hist *hist);
 void reader_hist_free(struct reader_hist *hist);
+/*
+ * Events in one slot: the sum of its buckets. Exporters use this rather
+ * than the totals' count, which a reader can catch a moment apart from the
+ * buckets, so that the +Inf bucket and _count always agree.
+ */
+__u64 reader_hist_count(const struct reader_hist *hist, unsigned int slot);
 int reader_table(const char *pin_root, const char *collector, const char *map,
 		 struct reader_table *table);
 void reader_table_free(struct reader_table *table);

@@ -33,6 +33,23 @@ struct {
 	__type(value, struct khist_runtime_config);
 } runtime_config SEC(".maps");
 
+/* Updates that failed: a full table, or no memory for task storage. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} update_failures SEC(".maps");
+
+static __always_inline void khist_count_failure(void)
+{
+	__u32 zero = 0;
+	__u64 *count = bpf_map_lookup_elem(&update_failures, &zero);
+
+	if (count)
+		*count += 1;
+}
+
 /* Per-CPU bucket counts (slot-major) and per-slot count/sum; sized by the loader. */
 #define KHIST_HISTOGRAM(name)						\
 	struct {							\

@@ -71,7 +71,10 @@ static __always_inline struct sched_task *state_by_pid(__u32 pid)
 	if (state)
 		return state;
 	bpf_map_update_elem(&task_state_by_pid, &pid, &fresh, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&task_state_by_pid, &pid);
+	state = bpf_map_lookup_elem(&task_state_by_pid, &pid);
+	if (!state)
+		khist_count_failure();
+	return state;
 }
 
 static __always_inline void on_wakeup(struct sched_task *state)
@@ -149,9 +152,14 @@ static __always_inline void count_fork(void)
 
 static __always_inline struct sched_task *state_of(struct task_struct *task)
 {
+	struct sched_task *state;
+
 	if (!task->pid)	/* the idle task is no task to measure */
 		return NULL;
-	return bpf_task_storage_get(&task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	state = bpf_task_storage_get(&task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!state)
+		khist_count_failure();
+	return state;
 }
 
 SEC("tp_btf/sched_wakeup")

@@ -71,8 +71,8 @@ static __always_inline void count_signal(long nr, struct pt_regs *regs)
 	count = bpf_map_lookup_elem(&signals, &key);
 	if (count)
 		__sync_fetch_and_add(count, 1);
-	else
-		bpf_map_update_elem(&signals, &key, &one, BPF_NOEXIST);
+	else if (bpf_map_update_elem(&signals, &key, &one, BPF_NOEXIST))
+		khist_count_failure();
 }
 
 SEC("raw_tp/sys_enter")
@@ -86,6 +86,8 @@ int BPF_PROG(syscalls_enter, struct pt_regs *regs, long nr)
 				     BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (start)
 		*start = bpf_ktime_get_ns();
+	else
+		khist_count_failure();
 	if (nr == NR_KILL || nr == NR_TKILL || nr == NR_TGKILL)
 		count_signal(nr, regs);
 	return 0;
@@ -101,8 +103,10 @@ static __always_inline void count_process(bool failed)
 		bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
 		bpf_map_update_elem(&process_counts, &key, &fresh, BPF_NOEXIST);
 		value = bpf_map_lookup_elem(&process_counts, &key);
-		if (!value)
+		if (!value) {
+			khist_count_failure();
 			return;
+		}
 	}
 	__sync_fetch_and_add(&value->syscalls, 1);
 	if (failed)

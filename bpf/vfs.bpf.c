@@ -120,6 +120,8 @@ static __always_inline void track_file_by_name(__u32 op, struct file *file, __s6
 	}
 	if (value)
 		account_file(value, op, ret);
+	else
+		khist_count_failure();
 }
 
 /* glue: the module measured the latency; its kfuncs name the file. */
@@ -145,6 +147,8 @@ static __always_inline void glue_event(__u32 op, struct file *file, __s64 ret, _
 	}
 	if (value)
 		account_file(value, op, ret);
+	else
+		khist_count_failure();
 }
 
 SEC("tp_btf/khist_vfs_read")
@@ -171,8 +175,10 @@ static __always_inline void call_enter(__u32 op, __u64 file)
 		return;
 	call = bpf_task_storage_get(&vfs_calls, bpf_get_current_task_btf(), 0,
 				    BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!call)
+	if (!call) {
+		khist_count_failure();
 		return;
+	}
 	call->op = op;
 	call->file = file;
 	call->start_ns = bpf_ktime_get_ns();

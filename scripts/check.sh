@@ -30,7 +30,6 @@ run_phase() {
 	[ "$rc" -eq 0 ] || failed_phases="$failed_phases $name"
 }
 
-export KHIST_ROOT=$top
 run_phase host "$top/build/selftests/run_tests.sh"
 for flavour in $flavours; do
 	run_phase "vm-$flavour" "$top/scripts/vmtest.sh" -f "$flavour"

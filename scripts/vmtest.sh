@@ -81,7 +81,7 @@ done
 # The command, quoted for sh.
 quote() { printf "'%s' " "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 {
-	echo "export KHIST_ROOT=/khist"
+	echo "export KHIST_BUILD=/khist/build"
 	if [ $# -eq 0 ]; then
 		echo "/khist/build/selftests/run_tests.sh"
 	else

@@ -78,8 +78,8 @@ static inline int run_khist(const char *args, char *output, size_t size)
 	FILE *pipe;
 	int status;
 
-	snprintf(command, sizeof(command), "%s/build/khist %s 2>&1",
-		 getenv("KHIST_ROOT") ? getenv("KHIST_ROOT") : ".", args);
+	snprintf(command, sizeof(command), "%s/khist %s 2>&1",
+		 getenv("KHIST_BUILD") ? getenv("KHIST_BUILD") : "build", args);
 	pipe = popen(command, "r");
 	if (!pipe)
 		return -1;

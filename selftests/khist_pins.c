@@ -225,8 +225,8 @@ static void test_unprivileged(void)
 
 	/* nobody cannot open root's 0600 pins: the message says why and what to do. */
 	snprintf(command, sizeof(command),
-		 "%s/build/khist hist syscall_latency --pin-root %s 2>&1 | grep -q 'run as root' ",
-		 getenv("KHIST_ROOT") ? getenv("KHIST_ROOT") : ".", test_root());
+		 "%s/khist hist syscall_latency --pin-root %s 2>&1 | grep -q 'run as root' ",
+		 getenv("KHIST_BUILD") ? getenv("KHIST_BUILD") : "build", test_root());
 	if (fork() == 0) {
 		if (setgid(65534) || setuid(65534))
 			_exit(3);

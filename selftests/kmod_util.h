@@ -28,17 +28,17 @@ static inline const char *kmod_unavailable_reason(void)
 	return NULL;
 }
 
-/* $KHIST_MODULE, else build/kmod/<running release>/khist.ko under $KHIST_ROOT. */
+/* $KHIST_MODULE, else kmod/<running release>/khist.ko in the build directory $KHIST_BUILD. */
 static inline const char *kmod_path(void)
 {
 	static char path[PATH_MAX];
-	const char *root = getenv("KHIST_ROOT");
+	const char *build = getenv("KHIST_BUILD");
 	struct utsname uts;
 
 	if (getenv("KHIST_MODULE"))
 		return getenv("KHIST_MODULE");
 	uname(&uts);
-	snprintf(path, sizeof(path), "%s/build/kmod/%s/khist.ko", root ? root : ".", uts.release);
+	snprintf(path, sizeof(path), "%s/kmod/%s/khist.ko", build ? build : "build", uts.release);
 	return path;
 }
 

@@ -3,10 +3,12 @@
 # each program's output indented under "# ", one result line per program,
 # and a closing line "N passed, N failed, N skipped" summing every test case.
 # Usage: run_tests.sh [PROGRAM...]   (default: every program in tests.list)
-# Environment: KHIST_ROOT (tree holding build/), KHIST_TEST_TIMEOUT (s, 300).
+# Environment: KHIST_BUILD (the build directory holding this selftests/ and
+# the binaries; default: the parent of this script's directory),
+# KHIST_TEST_TIMEOUT (seconds per program, default 300).
 dir=$(cd "$(dirname "$0")" && pwd)
-: "${KHIST_ROOT:=$(cd "$dir/../.." && pwd)}"
-export KHIST_ROOT
+: "${KHIST_BUILD:=$(cd "$dir/.." && pwd)}"
+export KHIST_BUILD
 timeout_s=${KHIST_TEST_TIMEOUT:-300}
 
 if [ $# -gt 0 ]; then

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ini.h>
+
+#include <khist_hist.h>
+
+#include "config.h"
+#include "loader.h"
+
+const char config_default_text[] =
+"# khistd configuration. Comments start a line with # or ;, or follow ' ;'.\n"
+"[khistd]\n"
+"# Address and port of the HTTP endpoint (/metrics, /api/v1/histograms, /healthz).\n"
+"listen = " CONFIG_DEFAULT_LISTEN "\n"
+"# Where collectors pin their maps and links.\n"
+"pin_root = " LOADER_DEFAULT_PIN_ROOT "\n"
+"# Mode (0600 or 0640) and group of the pinned files.\n"
+"pin_mode = 0600\n"
+"pin_group = root\n"
+"# Use khist.ko: auto (when loaded), off, required (refuse to start without it).\n"
+"module = auto\n"
+"# error, warning, info or debug.\n"
+"log_level = info\n"
+"# Unload the collectors when khistd stops (default: they keep counting).\n"
+"unload_on_exit = false\n"
+"# Turn on kernel.bpf_stats_enabled while running, for per-program run counts and time.\n"
+"bpf_stats = true\n"
+"# Concurrent HTTP connections.\n"
+"max_connections = 64\n"
+"# How many of the busiest processes, files and signal senders become series.\n"
+"export_processes = 20\n"
+"export_files = 20\n"
+"export_signals = 20\n"
+"\n"
+"# One section per collector: enabled, precision (0..5), mode (auto or a mode\n"
+"# name), pid, comm, cgroup (a cgroup v2 directory); processes and files size\n"
+"# the per-process and per-file tables.\n"
+"[collector.syscalls]\n"
+"enabled = true\n"
+"precision = 0\n"
+"processes = 10240\n"
+"\n"
+"[collector.sched]\n"
+"enabled = true\n"
+"precision = 2\n"
+"mode = auto\n"
+"\n"
+"[collector.vfs]\n"
+"enabled = true\n"
+"precision = 2\n"
+"mode = auto\n"
+"files = 1024\n";
+
+struct parse_state {
+	struct daemon_config *config;
+	char error[512];
+};
+
+static int set_error(struct parse_state *state, const char *fmt, const char *a, const char *b,
+		     const char *c)
+{
+	if (!state->error[0])
+		snprintf(state->error, sizeof(state->error), fmt, a, b, c);
+	return 0;
+}
+
+static bool parse_bool(const char *value, bool *out)
+{
+	if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1"))
+		*out = true;
+	else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0"))
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+static bool parse_uint(const char *value, unsigned long long min, unsigned long long max,
+		       unsigned long long *out)
+{
+	char *end;
+
+	if (!*value || *value == '-')
+		return false;
+	errno = 0;
+	*out = strtoull(value, &end, 10);
+	return !errno && !*end && *out >= min && *out <= max;
+}
+
+int config_parse_listen(const char *text, struct sockaddr_storage *addr, socklen_t *len,
+			char *error, size_t size)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	unsigned long long port;
+	size_t host_len;
+
+	memset(addr, 0, sizeof(*addr));
+	colon = strrchr(text, ':');
+	if (!colon || colon == text)
+		goto bad;
+	host_len = colon - text;
+	if (host_len >= sizeof(host) || !parse_uint(colon + 1, 1, 65535, &port))
+		goto bad;
+	memcpy(host, text, host_len);
+	host[host_len] = '\0';
+	if (host[0] == '[' && host[host_len - 1] == ']') {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+
+		host[host_len - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+			goto bad;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		*len = sizeof(*in6);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)addr;
+
+		if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+			goto bad;
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		*len = sizeof(*in);
+	}
+	return 0;
+bad:
+	snprintf(error, size, "listen address '%s' is not ADDRESS:PORT (e.g. 127.0.0.1:9818 or "
+		 "[::1]:9818, port 1..65535)", text);
+	return -1;
+}
+
+#define ACCEPTED_DAEMON_KEYS "listen, pin_root, pin_mode, pin_group, module, log_level, " \
+	"unload_on_exit, bpf_stats, max_connections, export_processes, export_files, export_signals"
+#define ACCEPTED_COLLECTOR_KEYS "enabled, precision, mode, pid, comm, cgroup, processes, files"
+
+static int daemon_key(struct parse_state *state, const char *name, const char *value)
+{
+	struct daemon_config *config = state->config;
+	unsigned long long number;
+	char error[256];
+
+	if (!strcmp(name, "listen")) {
+		if (config_parse_listen(value, &config->listen_addr, &config->listen_addr_len, error,
+					sizeof(error)))
+			return set_error(state, "%s%s%s", error, "", "");
+		snprintf(config->listen, sizeof(config->listen), "%s", value);
+	} else if (!strcmp(name, "pin_root")) {
+		if (value[0] != '/' || strlen(value) > PATH_MAX / 2)
+			return set_error(state, "pin_root '%s' must be an absolute path%s%s", value, "", "");
+		snprintf(config->pin_root, sizeof(config->pin_root), "%s", value);
+	} else if (!strcmp(name, "pin_mode")) {
+		if (strcmp(value, "0600") && strcmp(value, "0640"))
+			return set_error(state, "pin_mode '%s': accepted values are 0600 and 0640%s%s",
+					 value, "", "");
+		config->pin_mode = strtol(value, NULL, 8);
+	} else if (!strcmp(name, "pin_group")) {
+		struct group *group = getgrnam(value);
+
+		if (!group)
+			return set_error(state, "pin_group '%s': no such group%s%s", value, "", "");
+		config->pin_gid = group->gr_gid;
+	} else if (!strcmp(name, "module")) {
+		if (!strcmp(value, "auto"))
+			config->module = MODULE_AUTO;
+		else if (!strcmp(value, "off"))
+			config->module = MODULE_OFF;
+		else if (!strcmp(value, "required"))
+			config->module = MODULE_REQUIRED;
+		else
+			return set_error(state, "module '%s': accepted values are auto, off, required%s%s",
+					 value, "", "");
+	} else if (!strcmp(name, "log_level")) {
+		static const char *const levels[] = { "error", "warning", "info", "debug" };
+		int level;
+
+		for (level = 0; level < 4 && strcmp(value, levels[level]); level++)
+			;
+		if (level == 4)
+			return set_error(state, "log_level '%s': accepted values are error, warning, "
+					 "info, debug%s%s", value, "", "");
+		config->log_level = level;
+	} else if (!strcmp(name, "unload_on_exit") || !strcmp(name, "bpf_stats")) {
+		if (!parse_bool(value, name[0] == 'u' ? &config->unload_on_exit : &config->bpf_stats))
+			return set_error(state, "%s '%s': accepted values are true and false%s", name,
+					 value, "");
+	} else if (!strcmp(name, "max_connections")) {
+		if (!parse_uint(value, 1, 1024, &number))
+			return set_error(state, "max_connections '%s': accepted values are 1..1024%s%s",
+					 value, "", "");
+		config->max_connections = number;
+	} else if (!strncmp(name, "export_", 7) && (!strcmp(name + 7, "processes") ||
+		   !strcmp(name + 7, "files") || !strcmp(name + 7, "signals"))) {
+		if (!parse_uint(value, 0, 10000, &number))
+			return set_error(state, "%s '%s': accepted values are 0..10000%s", name, value, "");
+		if (!strcmp(name + 7, "processes"))
+			config->export_processes = number;
+		else if (!strcmp(name + 7, "files"))
+			config->export_files = number;
+		else
+			config->export_signals = number;
+	} else {
+		return set_error(state, "unknown key '%s' in [khistd] (accepted: %s)%s", name,
+				 ACCEPTED_DAEMON_KEYS, "");
+	}
+	return 1;
+}
+
+static int collector_key(struct parse_state *state, const struct catalog_collector *collector,
+			 struct collector_config *c, const char *name, const char *value)
+{
+	unsigned long long number;
+
+	if (!strcmp(name, "enabled")) {
+		if (!parse_bool(value, &c->enabled))
+			return set_error(state, "enabled '%s': accepted values are true and false%s%s",
+					 value, "", "");
+	} else if (!strcmp(name, "precision")) {
+		if (!parse_uint(value, 0, KHIST_HIST_MAX_PRECISION, &number))
+			return set_error(state, "precision '%s': accepted values are 0..5%s%s", value, "", "");
+		c->precision = number;
+	} else if (!strcmp(name, "mode")) {
+		int mode = catalog_mode_by_name(value);
+		bool known = false;
+
+		for (unsigned int i = 0; mode > 0 && i < collector->mode_count; i++)
+			known |= (int)collector->modes[i].mode == mode;
+		if (!strcmp(value, "auto")) {
+			c->mode = -1;
+		} else if (!known) {
+			char accepted[128] = "auto";
+
+			for (unsigned int i = 0; i < collector->mode_count; i++) {
+				strcat(accepted, ", ");
+				strcat(accepted, catalog_mode_name(collector->modes[i].mode));
+			}
+			return set_error(state, "mode '%s': accepted values are %s%s", value, accepted, "");
+		} else {
+			c->mode = mode;
+		}
+	} else if (!strcmp(name, "pid")) {
+		if (!parse_uint(value, 0, 4194304, &number))
+			return set_error(state, "pid '%s': accepted values are 0 (all) to 4194304%s%s",
+					 value, "", "");
+		c->pid = number;
+	} else if (!strcmp(name, "comm")) {
+		if (strlen(value) >= KHIST_COMM_LEN)
+			return set_error(state, "comm '%s' is longer than 15 characters%s%s", value, "", "");
+		snprintf(c->comm, sizeof(c->comm), "%s", value);
+	} else if (!strcmp(name, "cgroup")) {
+		if (*value && strncmp(value, "/sys/fs/cgroup", 14))
+			return set_error(state, "cgroup '%s' must be a directory under /sys/fs/cgroup%s%s",
+					 value, "", "");
+		snprintf(c->cgroup, sizeof(c->cgroup), "%s", value);
+	} else if (!strcmp(name, "processes")) {
+		if (!parse_uint(value, 16, 1 << 20, &number))
+			return set_error(state, "processes '%s': accepted values are 16..1048576%s%s",
+					 value, "", "");
+		c->processes = number;
+	} else if (!strcmp(name, "files")) {
+		if (!parse_uint(value, 0, 1 << 20, &number))
+			return set_error(state, "files '%s': accepted values are 0..1048576%s%s", value, "", "");
+		c->files = number;
+	} else {
+		return set_error(state, "unknown key '%s' in [collector.%s] (accepted: %s)", name,
+				 collector->name, ACCEPTED_COLLECTOR_KEYS);
+	}
+	return 1;
+}
+
+static int handle(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *state = user;
+
+	if (!name)	/* a section header alone */
+		return 1;
+	if (!strcmp(section, "khistd"))
+		return daemon_key(state, name, value);
+	if (!strncmp(section, "collector.", 10)) {
+		const struct catalog_collector *collector = catalog_find_collector(section + 10);
+
+		if (!collector)
+			return set_error(state, "unknown collector [%s] (accepted: collector.syscalls, "
+					 "collector.sched, collector.vfs)%s%s", section, "", "");
+		return collector_key(state, collector,
+				     &state->config->collectors[collector - catalog_collectors],
+				     name, value);
+	}
+	return set_error(state, "unknown section [%s] (accepted: khistd, collector.NAME)%s%s",
+			 section, "", "");
+}
+
+static void set_defaults(struct daemon_config *config)
+{
+	memset(config, 0, sizeof(*config));
+	config->pin_mode = 0600;
+	config->module = MODULE_AUTO;
+	config->log_level = LOG_LEVEL_INFO;
+	config->bpf_stats = true;
+	config->max_connections = 64;
+	config->export_processes = config->export_files = config->export_signals = 20;
+	snprintf(config->pin_root, sizeof(config->pin_root), "%s", LOADER_DEFAULT_PIN_ROOT);
+	for (unsigned int i = 0; i < catalog_collector_count; i++) {
+		config->collectors[i].precision = -1;
+		config->collectors[i].mode = -1;
+		config->collectors[i].processes = LOADER_DEFAULT_PROCESSES;
+		config->collectors[i].files = LOADER_DEFAULT_FILES;
+	}
+}
+
+static int parse(const char *path, const char *text, struct daemon_config *config, char *error,
+		 size_t size)
+{
+	struct parse_state state = { .config = config };
+	int line = path ? ini_parse(path, handle, &state) : ini_parse_string(text, handle, &state);
+
+	if (line == -1) {
+		snprintf(error, size, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (line == -2) {
+		snprintf(error, size, "%s: out of memory", path ? path : "embedded defaults");
+		return -1;
+	}
+	if (line > 0) {
+		snprintf(error, size, "%s:%d: %s", path ? path : "embedded defaults", line,
+			 state.error[0] ? state.error : "not a section, a KEY = VALUE line or a comment");
+		return -1;
+	}
+	return 0;
+}
+
+int config_load(const char *path, struct daemon_config *config, char *error, size_t size)
+{
+	set_defaults(config);
+	if (parse(NULL, config_default_text, config, error, size))
+		return -1;
+	snprintf(config->source, sizeof(config->source), "%s", path ? path : "embedded defaults");
+	return path ? parse(path, NULL, config, error, size) : 0;
+}

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
+#include "http.h"
+#include "json.h"
+
+/* Headers and request line together; a GET needs far less. */
+#define REQUEST_MEMORY_LIMIT	(16 * 1024)
+#define CONNECTION_TIMEOUT_S	10
+#define POLLING_THREADS		2
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct http_context *context;
+};
+
+int http_listen(const struct sockaddr *addr, socklen_t len, const char *text, char *error,
+		size_t size)
+{
+	int one = 1, fd, err;
+
+	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(error, size, "cannot create a socket for %s: %s", text, strerror(-err));
+		return err;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, addr, len) || listen(fd, 128)) {
+		err = -errno;
+		snprintf(error, size, "cannot listen on %s: %s", text, strerror(-err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *connection, unsigned int status,
+			       const char *type, char *body, size_t len, bool owned)
+{
+	struct MHD_Response *response;
+	enum MHD_Result result;
+
+	response = MHD_create_response_from_buffer(len, body, owned ? MHD_RESPMEM_MUST_FREE :
+						   MHD_RESPMEM_PERSISTENT);
+	if (!response) {
+		if (owned)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	result = MHD_queue_response(connection, status, response);
+	MHD_destroy_response(response);
+	return result;
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *connection, unsigned int status,
+				    const char *text)
+{
+	return respond(connection, status, "text/plain; charset=utf-8", (char *)text, strlen(text),
+		       false);
+}
+
+static enum MHD_Result metrics(struct MHD_Connection *connection, struct http_context *context)
+{
+	const char *accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_ACCEPT);
+	bool openmetrics = accept && strstr(accept, "application/openmetrics-text");
+	char *body = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&body, &len);
+	int err;
+
+	if (!out)
+		return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	pthread_rwlock_rdlock(context->lock);
+	err = prometheus_render(out, context->metrics, openmetrics);
+	pthread_rwlock_unlock(context->lock);
+	if (fclose(out) || err) {
+		free(body);
+		return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "render failed\n");
+	}
+	return respond(connection, MHD_HTTP_OK,
+		       openmetrics ? OPENMETRICS_TEXT_TYPE : PROMETHEUS_TEXT_TYPE, body, len, true);
+}
+
+static enum MHD_Result histograms(struct MHD_Connection *connection, struct http_context *context)
+{
+	json_object *root = json_object_new_object(), *list = json_object_new_array();
+	const char *text;
+	char *body;
+
+	pthread_rwlock_rdlock(context->lock);
+	for (unsigned int i = 0; i < catalog_histogram_count; i++) {
+		struct reader_hist hist;
+
+		if (reader_hist(context->metrics->pin_root, &catalog_histograms[i], &hist))
+			continue;
+		json_object_array_add(list, json_histogram(&hist));
+		reader_hist_free(&hist);
+	}
+	pthread_rwlock_unlock(context->lock);
+	json_object_object_add(root, "histograms", list);
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+	body = strdup(text);
+	json_object_put(root);
+	if (!body)
+		return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	return respond(connection, MHD_HTTP_OK, "application/json", body, strlen(body), true);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **request_state)
+{
+	struct http_context *context = cls;
+
+	(void)version;
+	(void)upload_data;
+	/* Bodies are not wanted: answer as soon as the headers are in. */
+	if (*upload_data_size) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	*request_state = context;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return respond_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+	if (!strcmp(url, "/metrics"))
+		return metrics(connection, context);
+	if (!strcmp(url, "/api/v1/histograms"))
+		return histograms(connection, context);
+	if (!strcmp(url, "/healthz"))
+		return *context->ready ? respond_text(connection, MHD_HTTP_OK, "ok\n") :
+		       respond_text(connection, MHD_HTTP_SERVICE_UNAVAILABLE, "starting\n");
+	if (!strcmp(url, "/"))
+		return respond_text(connection, MHD_HTTP_OK,
+				    "khistd: /metrics /api/v1/histograms /healthz\n");
+	return respond_text(connection, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+struct http_server *http_start(int listen_fd, unsigned int max_connections,
+			       struct http_context *context, char *error, size_t size)
+{
+	struct http_server *server = calloc(1, sizeof(*server));
+
+	if (!server) {
+		snprintf(error, size, "out of memory");
+		return NULL;
+	}
+	server->context = context;
+	server->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL,
+					  NULL, handle, context,
+					  MHD_OPTION_LISTEN_SOCKET, listen_fd,
+					  MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)POLLING_THREADS,
+					  MHD_OPTION_CONNECTION_LIMIT, max_connections,
+					  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
+					  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)REQUEST_MEMORY_LIMIT,
+					  MHD_OPTION_END);
+	if (!server->daemon) {
+		snprintf(error, size, "the HTTP server did not start");
+		free(server);
+		return NULL;
+	}
+	return server;
+}
+
+void http_stop(struct http_server *server)
+{
+	if (!server)
+		return;
+	MHD_stop_daemon(server->daemon);
+	free(server);
+}
