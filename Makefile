@@ -32,7 +32,8 @@ AGENT_BINS	:= $(OUT)/khist-smoke $(OUT)/khist $(OUT)/khistd
 
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all deps build bpf agent agent-lib kmod selftests check run clean help install
+.PHONY: all deps build bpf agent agent-lib kmod selftests check run clean help install \
+	sanitize-check
 
 PREFIX		?= /usr/local
 SBINDIR		?= $(PREFIX)/sbin
@@ -110,6 +111,22 @@ selftests: bpf
 check: deps
 	@$(MAKE) --no-print-directory build
 	@scripts/check.sh
+
+# The agent and the host selftests again, built with AddressSanitizer and
+# UBSan; any report (written under sanitize/reports) fails the target.
+SANITIZE_OUT	:= $(OUT)/sanitize
+SANITIZE_FLAGS	:= -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+sanitize-check: deps
+	@$(MAKE) --no-print-directory OUT=$(SANITIZE_OUT) EXTRA_CFLAGS="$(SANITIZE_FLAGS)" \
+		EXTRA_LDFLAGS="$(SANITIZE_FLAGS)" bpf agent selftests
+	@rm -rf $(SANITIZE_OUT)/reports && mkdir -p $(SANITIZE_OUT)/reports
+	@status=0; \
+	ASAN_OPTIONS=log_path=$(SANITIZE_OUT)/reports/asan:detect_leaks=1 \
+	UBSAN_OPTIONS=log_path=$(SANITIZE_OUT)/reports/ubsan:print_stacktrace=1 \
+		$(SANITIZE_OUT)/selftests/run_tests.sh || status=1; \
+	if ls $(SANITIZE_OUT)/reports/* >/dev/null 2>&1; then \
+		echo "sanitizer reports:"; cat $(SANITIZE_OUT)/reports/*; status=1; fi; \
+	exit $$status
 
 # The main job: khistd in the foreground with its embedded defaults.
 run: deps

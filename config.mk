@@ -2,7 +2,7 @@
 # Tools and flags shared by the top-level Makefile and selftests/Makefile.
 SHELL		:= /bin/bash
 TOP		:= $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-OUT		:= $(TOP)/build
+OUT		?= $(TOP)/build
 CLANG		?= clang-19
 LLVM_STRIP	?= llvm-strip-19
 BPFTOOL		?= bpftool

@@ -124,15 +124,18 @@ static int load_collector(unsigned int index)
 			if (!err)
 				goto loaded;
 		}
-		log_at(LOG_LEVEL_ERROR, "%s: %s", collector->name, loader_error());
+		log_at(LOG_LEVEL_ERROR, "%s", loader_error());
 		return err;
 	}
 	options_for(&c, &options);
 	err = loader_load(collector, &options, &mode);
 	if (err) {
-		log_at(LOG_LEVEL_ERROR, "%s: %s%s", collector->name, loader_error(),
-		       err == -EPERM || err == -EACCES ?
-		       " (khistd needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)" : "");
+		bool owner = strstr(loader_error(), "setting owner/mode") != NULL;
+
+		log_at(LOG_LEVEL_ERROR, "%s%s", loader_error(),
+		       err != -EPERM && err != -EACCES ? "" : owner ?
+		       " (a pin_group other than root needs CAP_CHOWN)" :
+		       " (khistd needs root, or at least CAP_BPF and CAP_PERFMON)");
 		return err;
 	}
 loaded:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make check`: every selftest on the host (unit + BPF), then in a VM for
-# each test-kernel flavour. Ends with one line summing all of them:
+# `make check`: every selftest on the host (unit, BPF, CLI, daemon with a
+# real Prometheus), the same built with ASan+UBSan, then every selftest in a
+# VM for each test-kernel flavour. Ends with one line summing all of them:
 # "N passed, N failed, N skipped"; exits non-zero on any failure.
 set -uo pipefail
 
@@ -31,6 +32,7 @@ run_phase() {
 }
 
 run_phase host "$top/build/selftests/run_tests.sh"
+run_phase sanitize make -C "$top" --no-print-directory sanitize-check
 for flavour in $flavours; do
 	run_phase "vm-$flavour" "$top/scripts/vmtest.sh" -f "$flavour"
 done
