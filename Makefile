@@ -28,7 +28,7 @@ AGENT_LIB_SRCS	:= agent/bpffs.c agent/kmod_client.c agent/catalog.c agent/loader
 		   agent/reader.c agent/text.c agent/json.c agent/kmod_stats.c agent/config.c \
 		   agent/prometheus.c agent/http.c
 KHIST_SRCS	:= agent/cli.c agent/cli_show.c agent/cli_kmod.c
-AGENT_BINS	:= $(OUT)/khist-smoke $(OUT)/khist $(OUT)/khistd
+AGENT_BINS	:= $(OUT)/khist $(OUT)/khistd
 
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -51,7 +51,7 @@ all: deps
 deps:
 	@scripts/deps.sh --check || { echo "Installing dependencies (scripts/deps.sh)"; scripts/deps.sh; }
 
-build: bpf agent kmod selftests $(OUT)/khistd.service
+build: bpf agent kmod selftests
 
 bpf: $(BPF_OBJS) $(BPF_SKELS)
 
@@ -84,9 +84,6 @@ $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/*.h include/*.h 
 $(OUT)/bpf/%.skel.h: $(OUT)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp
 	mv $@.tmp $@
-
-$(OUT)/khist-smoke: agent/smoke.c $(OUT)/bpf/smoke.skel.h $(AGENT_LIB)
-	$(CC) $(USER_CFLAGS) $< -o $@ $(AGENT_LIB) $(USER_LDLIBS)
 
 $(OUT)/khistd: agent/khistd.c $(wildcard agent/*.h) $(BPF_SKELS) $(AGENT_LIB)
 	$(CC) $(USER_CFLAGS) $< -o $@ $(AGENT_LIB) $(USER_LDLIBS)
@@ -133,15 +130,14 @@ run: deps
 	@$(MAKE) --no-print-directory build
 	$(OUT)/khistd --foreground
 
-$(OUT)/khistd.service: agent/khistd.service.in
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
-
 # BPF objects are embedded in the binaries (skeletons): nothing else to install.
-install: $(OUT)/khistd.service
+install:
 	@test -x $(OUT)/khistd || { echo "run 'make' first" >&2; exit 1; }
 	install -D -m 0755 $(OUT)/khist $(DESTDIR)$(BINDIR)/khist
 	install -D -m 0755 $(OUT)/khistd $(DESTDIR)$(SBINDIR)/khistd
-	install -D -m 0644 $(OUT)/khistd.service $(DESTDIR)$(UNITDIR)/khistd.service
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		agent/khistd.service.in > $(DESTDIR)$(UNITDIR)/khistd.service
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/khist
 	$(OUT)/khistd --print-default-config > $(DESTDIR)$(SYSCONFDIR)/khist/khistd.conf.new
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/khist/khistd.conf ]; then \

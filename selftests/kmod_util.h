@@ -77,9 +77,10 @@ static inline int kmod_unload_retry(int attempts)
 	}
 }
 
+/* Up to 10 s: RCU grace periods are slow on PREEMPT_RT under emulation. */
 static inline int kmod_unload(void)
 {
-	return kmod_unload_retry(100);
+	return kmod_unload_retry(500);
 }
 
 /* Runs a SYSCALL program once: its return value, or -errno if it did not run. */
