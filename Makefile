@@ -33,7 +33,7 @@ AGENT_BINS	:= $(OUT)/khist $(OUT)/khistd
 .DEFAULT_GOAL := all
 .SECONDARY:
 .PHONY: all deps build bpf agent agent-lib kmod selftests check run clean help install \
-	sanitize-check
+	sanitize-check bench bench-build
 
 PREFIX		?= /usr/local
 SBINDIR		?= $(PREFIX)/sbin
@@ -64,7 +64,7 @@ $(OUT)/agent/syscall_names.h: scripts/syscall_names.sh
 	scripts/syscall_names.sh > $@.tmp
 	mv $@.tmp $@
 
-$(OUT)/agent/%.o: agent/%.c $(wildcard agent/*.h include/*.h include/uapi/*.h) $(OUT)/agent/syscall_names.h | bpf
+$(OUT)/agent/%.o: agent/%.c $(wildcard agent/*.h include/*.h include/uapi/*.h) $(OUT)/agent/syscall_names.h $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -c $< -o $@
 
@@ -124,6 +124,37 @@ sanitize-check: deps
 	if ls $(SANITIZE_OUT)/reports/* >/dev/null 2>&1; then \
 		echo "sanitizer reports:"; cat $(SANITIZE_OUT)/reports/*; status=1; fi; \
 	exit $$status
+
+# Benchmarks (not part of check): bench/bench.sh writes build/bench/results.md.
+BENCH_BINS	:= $(OUT)/bench/workload $(OUT)/bench/floor $(OUT)/bench/render $(OUT)/bench/vm_inner.sh
+bench-build: $(BENCH_BINS)
+
+$(OUT)/bench/workload: bench/workload.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $< -o $@
+
+$(OUT)/bench/floor.bpf.o: bench/floor.bpf.c $(OUT)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bench/floor.skel.h: $(OUT)/bench/floor.bpf.o
+	$(BPFTOOL) gen skeleton $< name floor_bpf > $@.tmp
+	mv $@.tmp $@
+
+$(OUT)/bench/floor: bench/floor.c $(OUT)/bench/floor.skel.h
+	$(CC) $(USER_CFLAGS) -I$(OUT)/bench $< -o $@ $(USER_LDLIBS)
+
+$(OUT)/bench/render: bench/render.c $(AGENT_LIB)
+	$(CC) $(USER_CFLAGS) $< -o $@ $(AGENT_LIB) $(USER_LDLIBS)
+
+$(OUT)/bench/vm_inner.sh: bench/vm_inner.sh
+	@mkdir -p $(@D)
+	cp $< $@
+
+bench: deps
+	@scripts/deps.sh --bench
+	@$(MAKE) --no-print-directory build bench-build
+	bench/bench.sh
 
 # The main job: khistd in the foreground with its embedded defaults.
 run: deps

@@ -31,7 +31,7 @@ struct catalog_collector {
 
 /* One histogram; a labelled one has a series per slot. */
 struct catalog_histogram {
-	const char *name;		/* also the prefix of its maps: NAME_buckets, NAME_totals */
+	const char *name;		/* its map is NAME_hist */
 	const char *collector;
 	const char *unit;		/* "ns" or "bytes" */
 	const char *description;

@@ -218,7 +218,8 @@ int cli_load(int argc, char **argv)
 		int err = loader_load(picked[i], &load, &mode);
 
 		if (err) {
-			status = cli_runtime_error(picked[i]->name, err, loader_error());
+			/* The loader's message names the collector already. */
+			status = cli_runtime_error("load", err, loader_error());
 			continue;
 		}
 		printf("%s: loaded, attach mode %s, pinned under %s/%s\n", picked[i]->name,

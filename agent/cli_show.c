@@ -301,13 +301,19 @@ static int top_syscalls(long long rows, __u64 *previous)
 		return cli_runtime_error("top syscalls", fd, reader_error());
 	err = reader_percpu_sum(fd, KHIST_SYSCALL_SLOTS, 2, now);
 	close(fd);
-	fd = reader_open(cli_pin_root(), "syscalls", "syscall_latency_totals");
-	if (!err && fd >= 0) {
-		err = reader_percpu_sum(fd, KHIST_SYSCALL_SLOTS, 2, latency);
-		close(fd);
+	if (!err) {
+		struct reader_hist hist;
+
+		err = reader_hist(cli_pin_root(), catalog_find_histogram("syscall_latency"), &hist);
+		for (unsigned int nr = 0; !err && nr < KHIST_SYSCALL_SLOTS; nr++) {
+			latency[nr * 2] = hist.totals[nr].count;
+			latency[nr * 2 + 1] = hist.totals[nr].sum;
+		}
+		if (!err)
+			reader_hist_free(&hist);
 	}
-	if (err || fd < 0)
-		return cli_runtime_error("top syscalls", err ? err : fd, reader_error());
+	if (err)
+		return cli_runtime_error("top syscalls", err, reader_error());
 	for (unsigned int nr = 0; nr < KHIST_SYSCALL_SLOTS; nr++) {
 		__u64 calls = now[nr * 2], errors = now[nr * 2 + 1], time_ns = latency[nr * 2 + 1];
 

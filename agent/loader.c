@@ -152,25 +152,16 @@ static int cgroup_identity(const char *path, __u64 *id, __u32 *level)
 	return 0;
 }
 
-static unsigned int slots_of(const char *map_name, unsigned int precision, bool *is_buckets)
+static const struct catalog_histogram *histogram_of(const char *map_name)
 {
-	char prefix[64];
+	char name[64];
 
 	for (unsigned int i = 0; i < catalog_histogram_count; i++) {
-		const struct catalog_histogram *hist = &catalog_histograms[i];
-
-		snprintf(prefix, sizeof(prefix), "%s_buckets", hist->name);
-		if (!strcmp(map_name, prefix)) {
-			*is_buckets = true;
-			return hist->slots * khist_hist_buckets(precision);
-		}
-		snprintf(prefix, sizeof(prefix), "%s_totals", hist->name);
-		if (!strcmp(map_name, prefix)) {
-			*is_buckets = false;
-			return hist->slots;
-		}
+		snprintf(name, sizeof(name), "%s_hist", catalog_histograms[i].name);
+		if (!strcmp(map_name, name))
+			return &catalog_histograms[i];
 	}
-	return 0;
+	return NULL;
 }
 
 static int size_maps(struct bpf_object *obj, const struct loader_options *options,
@@ -181,8 +172,8 @@ static int size_maps(struct bpf_object *obj, const struct loader_options *option
 
 	bpf_object__for_each_map(map, obj) {
 		const char *name = bpf_map__name(map);
-		unsigned int entries = 0;
-		bool is_buckets;
+		const struct catalog_histogram *hist = histogram_of(name);
+		unsigned int entries = 0, value_size = 0;
 
 		if (!strcmp(name, "process_counts"))
 			entries = options->process_table_size;
@@ -190,9 +181,12 @@ static int size_maps(struct bpf_object *obj, const struct loader_options *option
 			entries = options->file_table_size;
 		else if (!strcmp(name, "cpu_task"))
 			entries = cpus > 0 ? cpus : 1;
-		else
-			entries = slots_of(name, precision, &is_buckets);
-		if (entries && bpf_map__set_max_entries(map, entries))
+		else if (hist) {
+			entries = hist->slots;
+			value_size = KHIST_HIST_ROW_WORDS(khist_hist_buckets(precision)) * sizeof(__u64);
+		}
+		if ((entries && bpf_map__set_max_entries(map, entries)) ||
+		    (value_size && bpf_map__set_value_size(map, value_size)))
 			return fail(-EINVAL, "cannot size map %s", name);
 	}
 	return 0;

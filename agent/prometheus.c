@@ -20,21 +20,69 @@
 #include "prometheus.h"
 #include "reader.h"
 
+/*
+ * The page is built in one growing buffer and written out at the end:
+ * formatting thousands of samples through stdio calls cost more than
+ * reading the maps.
+ */
 struct writer {
-	FILE *out;
+	char *data;
+	size_t len, size;
 	bool openmetrics;
+	bool failed;
 };
 
+static void put(struct writer *w, const char *text, size_t len)
+{
+	if (w->len + len > w->size) {
+		size_t size = w->size ? w->size : 65536;
+		char *data;
+
+		while (size < w->len + len)
+			size *= 2;
+		data = realloc(w->data, size);
+		if (!data) {
+			w->failed = true;
+			return;
+		}
+		w->data = data;
+		w->size = size;
+	}
+	memcpy(w->data + w->len, text, len);
+	w->len += len;
+}
+
+static void put_str(struct writer *w, const char *text)
+{
+	put(w, text, strlen(text));
+}
+
+static void put_char(struct writer *w, char c)
+{
+	put(w, &c, 1);
+}
+
+static void put_u64(struct writer *w, unsigned long long value)
+{
+	char digits[24], *p = digits + sizeof(digits);
+
+	do {
+		*--p = '0' + value % 10;
+		value /= 10;
+	} while (value);
+	put(w, p, digits + sizeof(digits) - p);
+}
+
 /* HELP text: backslash and newline escaped. */
-static void put_help(FILE *out, const char *text)
+static void put_help(struct writer *w, const char *text)
 {
 	for (; *text; text++) {
 		if (*text == '\\')
-			fputs("\\\\", out);
+			put_str(w, "\\\\");
 		else if (*text == '\n')
-			fputs("\\n", out);
+			put_str(w, "\\n");
 		else
-			fputc(*text, out);
+			put_char(w, *text);
 	}
 }
 
@@ -42,7 +90,7 @@ static void put_help(FILE *out, const char *text)
  * A label value: backslash, quote and newline escaped, and bytes that are
  * not valid UTF-8 (file names can hold anything) replaced by '?'.
  */
-static void put_label_value(FILE *out, const char *value, size_t max)
+static void put_label_value(struct writer *w, const char *value, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)value, *end = p + strnlen(value, max);
 
@@ -54,18 +102,18 @@ static void put_label_value(FILE *out, const char *value, size_t max)
 		for (int i = 1; valid && i <= extra; i++)
 			valid = (p[i] & 0xc0) == 0x80;
 		if (!valid) {
-			fputc('?', out);
+			put_char(w, '?');
 			p++;
 			continue;
 		}
 		if (*p == '\\')
-			fputs("\\\\", out);
+			put_str(w, "\\\\");
 		else if (*p == '"')
-			fputs("\\\"", out);
+			put_str(w, "\\\"");
 		else if (*p == '\n')
-			fputs("\\n", out);
+			put_str(w, "\\n");
 		else
-			fwrite(p, 1, extra + 1, out);
+			put(w, (const char *)p, extra + 1);
 		p += extra + 1;
 	}
 }
@@ -79,14 +127,26 @@ static void family(struct writer *w, const char *base, const char *type, const c
 {
 	const char *suffix = !w->openmetrics && !strcmp(type, "counter") ? "_total" : "";
 
-	fprintf(w->out, "# HELP %s%s ", base, suffix);
-	put_help(w->out, help);
-	fprintf(w->out, "\n# TYPE %s%s %s\n", base, suffix, type);
-	if (w->openmetrics && unit)
-		fprintf(w->out, "# UNIT %s %s\n", base, unit);
+	put_str(w, "# HELP ");
+	put_str(w, base);
+	put_str(w, suffix);
+	put_char(w, ' ');
+	put_help(w, help);
+	put_str(w, "\n# TYPE ");
+	put_str(w, base);
+	put_str(w, suffix);
+	put_char(w, ' ');
+	put_str(w, type);
+	put_char(w, '\n');
+	if (w->openmetrics && unit) {
+		put_str(w, "# UNIT ");
+		put_str(w, base);
+		put_char(w, ' ');
+		put_str(w, unit);
+		put_char(w, '\n');
+	}
 }
 
-/* Up to three labels; a NULL name ends the list. */
 struct label {
 	const char *name;
 	const char *value;
@@ -95,23 +155,29 @@ struct label {
 static void sample_start(struct writer *w, const char *name, const char *suffix,
 			 const struct label *labels, int count)
 {
-	fprintf(w->out, "%s%s", name, suffix);
+	put_str(w, name);
+	put_str(w, suffix);
 	if (!count)
 		return;
-	fputc('{', w->out);
+	put_char(w, '{');
 	for (int i = 0; i < count; i++) {
-		fprintf(w->out, "%s%s=\"", i ? "," : "", labels[i].name);
-		put_label_value(w->out, labels[i].value, 4096);
-		fputc('"', w->out);
+		if (i)
+			put_char(w, ',');
+		put_str(w, labels[i].name);
+		put_str(w, "=\"");
+		put_label_value(w, labels[i].value, 4096);
+		put_char(w, '"');
 	}
-	fputc('}', w->out);
+	put_char(w, '}');
 }
 
 static void sample_u64(struct writer *w, const char *name, const char *suffix,
 		       const struct label *labels, int count, unsigned long long value)
 {
 	sample_start(w, name, suffix, labels, count);
-	fprintf(w->out, " %llu\n", value);
+	put_char(w, ' ');
+	put_u64(w, value);
+	put_char(w, '\n');
 }
 
 /* An integer count of 10^-@decimals units, printed exactly ("0.000001023"). */
@@ -136,7 +202,9 @@ static void sample_scaled(struct writer *w, const char *name, const char *suffix
 
 	format_scaled(text, sizeof(text), value, decimals);
 	sample_start(w, name, suffix, labels, count);
-	fprintf(w->out, " %s\n", text);
+	put_char(w, ' ');
+	put_str(w, text);
+	put_char(w, '\n');
 }
 
 static void metric_name(char *buf, size_t size, const struct catalog_histogram *def)
@@ -148,32 +216,59 @@ static void render_histogram(struct writer *w, const struct reader_hist *hist)
 {
 	const struct catalog_histogram *def = hist->def;
 	int decimals = !strcmp(def->unit, "ns") ? 9 : 0;
-	char name[96], slot_name[32], le[48];
+	char name[96], slot_name[32], (*le)[32];
+	struct writer series = {};
 
+	/* The bucket bounds are the same for every series: format them once. */
+	le = calloc(hist->buckets, sizeof(*le));
+	if (!le) {
+		w->failed = true;
+		return;
+	}
+	for (unsigned int i = 0; i < hist->buckets; i++)
+		format_scaled(le[i], sizeof(le[i]), khist_hist_upper(i, hist->precision), decimals);
 	metric_name(name, sizeof(name), def);
 	family(w, name, "histogram", decimals ? "seconds" : "bytes", def->description);
 	for (unsigned int slot = 0; slot < def->slots; slot++) {
 		const __u64 *counts = hist->counts + (size_t)slot * hist->buckets;
 		__u64 count = reader_hist_count(hist, slot), cumulative = 0;
-		struct label labels[2];
-		int n = 0;
+		struct label label;
 
 		if (def->label && !count)
 			continue;
-		if (def->label)
-			labels[n++] = (struct label){ def->label,
-						      def->slot_name(slot, slot_name, sizeof(slot_name)) };
+		/* "NAME_bucket{LABEL="VALUE",le="" once per series. */
+		series.len = 0;
+		put_str(&series, name);
+		put_str(&series, "_bucket{");
+		if (def->label) {
+			label = (struct label){ def->label,
+						def->slot_name(slot, slot_name, sizeof(slot_name)) };
+			put_str(&series, label.name);
+			put_str(&series, "=\"");
+			put_label_value(&series, label.value, sizeof(slot_name));
+			put_str(&series, "\",");
+		}
+		put_str(&series, "le=\"");
+		if (series.failed)
+			break;
 		for (unsigned int i = 0; i < hist->buckets; i++) {
 			cumulative += counts[i];
-			format_scaled(le, sizeof(le), khist_hist_upper(i, hist->precision), decimals);
-			labels[n] = (struct label){ "le", le };
-			sample_u64(w, name, "_bucket", labels, n + 1, cumulative);
+			put(w, series.data, series.len);
+			put_str(w, le[i]);
+			put_str(w, "\"} ");
+			put_u64(w, cumulative);
+			put_char(w, '\n');
 		}
-		labels[n] = (struct label){ "le", "+Inf" };
-		sample_u64(w, name, "_bucket", labels, n + 1, count);
-		sample_scaled(w, name, "_sum", labels, n, hist->totals[slot].sum, decimals);
-		sample_u64(w, name, "_count", labels, n, count);
+		put(w, series.data, series.len);
+		put_str(w, "+Inf\"} ");
+		put_u64(w, count);
+		put_char(w, '\n');
+		sample_scaled(w, name, "_sum", &label, def->label ? 1 : 0, hist->totals[slot].sum,
+			      decimals);
+		sample_u64(w, name, "_count", &label, def->label ? 1 : 0, count);
 	}
+	free(series.data);
+	free(le);
 }
 
 static int read_percpu(const char *root, const char *collector, const char *map,
@@ -186,41 +281,6 @@ static int read_percpu(const char *root, const char *collector, const char *map,
 	err = reader_percpu_sum(fd, entries, fields, out);
 	close(fd);
 	return err;
-}
-
-static void render_syscall_counters(struct writer *w, const struct metrics_context *context)
-{
-	static __u64 counts[KHIST_SYSCALL_SLOTS * 2];
-	static __u64 errors[KHIST_SYSCALL_SLOTS * (KHIST_ERRNO_MAX + 1)];
-	char name[32], errno_name[32];
-
-	if (read_percpu(context->pin_root, "syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, counts))
-		return;
-	family(w, "khist_syscalls", "counter", NULL, "System calls completed, per system call");
-	for (unsigned int nr = 0; nr < KHIST_SYSCALL_SLOTS; nr++) {
-		struct label label = { "syscall", catalog_syscall_name(nr, name, sizeof(name)) };
-
-		if (counts[nr * 2])
-			sample_u64(w, "khist_syscalls", "_total", &label, 1, counts[nr * 2]);
-	}
-	if (read_percpu(context->pin_root, "syscalls", "syscall_errors",
-			KHIST_SYSCALL_SLOTS * (KHIST_ERRNO_MAX + 1), 1, errors))
-		return;
-	family(w, "khist_syscall_errors", "counter", NULL,
-	       "System calls that returned an error, per system call and errno");
-	for (unsigned int i = 0; i < KHIST_SYSCALL_SLOTS * (KHIST_ERRNO_MAX + 1); i++) {
-		unsigned int nr = i / (KHIST_ERRNO_MAX + 1), err = i % (KHIST_ERRNO_MAX + 1);
-		const char *symbol = strerrorname_np(err);
-		struct label labels[2] = {
-			{ "syscall", catalog_syscall_name(nr, name, sizeof(name)) },
-			{ "errno", symbol ? symbol : errno_name },
-		};
-
-		if (!errors[i])
-			continue;
-		snprintf(errno_name, sizeof(errno_name), "%u", err);
-		sample_u64(w, "khist_syscall_errors", "_total", labels, 2, errors[i]);
-	}
 }
 
 /* The @limit busiest entries of a table, then in key order for a stable output. */
@@ -261,6 +321,50 @@ static struct ranked *rank(const struct reader_table *table, unsigned int limit,
 	ranked_key_size = table->key_size;
 	qsort(rows, *count, sizeof(*rows), by_key);
 	return rows;
+}
+
+static __u64 errno_weight(const void *value)
+{
+	return *(const __u64 *)value;
+}
+
+static void render_syscall_counters(struct writer *w, const struct metrics_context *context)
+{
+	__u64 counts[KHIST_SYSCALL_SLOTS * 2];
+	char name[32], errno_name[32];
+	struct reader_table errors;
+	struct ranked *rows;
+	unsigned int count;
+
+	if (read_percpu(context->pin_root, "syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, counts))
+		return;
+	family(w, "khist_syscalls", "counter", NULL, "System calls completed, per system call");
+	for (unsigned int nr = 0; nr < KHIST_SYSCALL_SLOTS; nr++) {
+		struct label label = { "syscall", catalog_syscall_name(nr, name, sizeof(name)) };
+
+		if (counts[nr * 2])
+			sample_u64(w, "khist_syscalls", "_total", &label, 1, counts[nr * 2]);
+	}
+	if (reader_table(context->pin_root, "syscalls", "syscall_errors", &errors))
+		return;
+	/* In key order (syscall, errno) for a stable page. */
+	ranked_key_size = sizeof(struct khist_errno_key);
+	rows = rank(&errors, errors.count, errno_weight, &count);
+	family(w, "khist_syscall_errors", "counter", NULL,
+	       "System calls that returned an error, per system call and errno");
+	for (unsigned int i = 0; rows && i < count; i++) {
+		const struct khist_errno_key *key = rows[i].key;
+		const char *symbol = strerrorname_np(key->error);
+		struct label labels[2] = {
+			{ "syscall", catalog_syscall_name(key->syscall, name, sizeof(name)) },
+			{ "errno", symbol ? symbol : errno_name },
+		};
+
+		snprintf(errno_name, sizeof(errno_name), "%u", key->error);
+		sample_u64(w, "khist_syscall_errors", "_total", labels, 2, *(const __u64 *)rows[i].value);
+	}
+	free(rows);
+	reader_table_free(&errors);
 }
 
 static __u64 process_weight(const void *value)
@@ -601,7 +705,8 @@ static void render_module(struct writer *w, const struct metrics_context *contex
 
 int prometheus_render(FILE *out, const struct metrics_context *context, bool openmetrics)
 {
-	struct writer w = { out, openmetrics };
+	struct writer w = { .openmetrics = openmetrics };
+	int err;
 	struct timespec start, end;
 	char duration[32];
 
@@ -635,8 +740,13 @@ int prometheus_render(FILE *out, const struct metrics_context *context, bool ope
 		      (end.tv_sec - start.tv_sec) * 1000000000ULL + end.tv_nsec - start.tv_nsec, 9);
 	family(&w, "khist_scrape_duration_seconds", "gauge", "seconds",
 	       "Time khistd took to read the maps and render this page");
-	fprintf(out, "khist_scrape_duration_seconds %s\n", duration);
+	sample_start(&w, "khist_scrape_duration_seconds", "", NULL, 0);
+	put_char(&w, ' ');
+	put_str(&w, duration);
+	put_char(&w, '\n');
 	if (openmetrics)
-		fputs("# EOF\n", out);
-	return ferror(out) ? -EIO : 0;
+		put_str(&w, "# EOF\n");
+	err = w.failed ? -ENOMEM : fwrite(w.data, 1, w.len, out) == w.len ? 0 : -EIO;
+	free(w.data);
+	return err;
 }

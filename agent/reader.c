@@ -65,44 +65,54 @@ int reader_meta(const char *pin_root, const char *collector, struct khist_meta *
 	return err;
 }
 
-/* Per-CPU values come as one 8-byte-aligned value per possible CPU. */
-int reader_percpu_sum(int fd, unsigned int entries, unsigned int fields, __u64 *out)
+/*
+ * Entries [first, first + count) of a per-CPU array whose values are @fields
+ * u64s, summed over CPUs into @out (count * fields). Per-CPU values come as
+ * one 8-byte-aligned value per possible CPU. An array's batch cursor is the
+ * key before the first one wanted.
+ */
+int reader_percpu_range(int fd, unsigned int first, unsigned int count, unsigned int fields,
+			__u64 *out)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	int cpus = libbpf_num_possible_cpus();
-	unsigned int chunk = entries < 1024 ? entries : 1024, done = 0;
+	unsigned int chunk = count < 1024 ? count : 1024, done = 0;
 	size_t stride = (size_t)fields * cpus;
-	__u32 *keys, out_batch = 0;
+	__u32 *keys, in_batch = first - 1, out_batch = 0;
 	__u64 *values;
 	int err = 0;
 
 	if (cpus <= 0)
 		return fail(-EINVAL, "cannot count CPUs");
-	memset(out, 0, sizeof(*out) * entries * fields);
+	memset(out, 0, sizeof(*out) * count * fields);
+	if (!count)
+		return 0;
 	keys = calloc(chunk, sizeof(*keys));
 	values = calloc(chunk * stride, sizeof(*values));
 	if (!keys || !values) {
 		err = fail(-ENOMEM, "out of memory");
 		goto out;
 	}
-	while (done < entries) {
-		__u32 count = chunk;
+	while (done < count) {
+		__u32 batch = count - done < chunk ? count - done : chunk;
 
-		err = bpf_map_lookup_batch(fd, done ? &out_batch : NULL, &out_batch, keys, values,
-					   &count, &opts);
+		err = bpf_map_lookup_batch(fd, first + done ? &in_batch : NULL, &out_batch, keys,
+					   values, &batch, &opts);
 		if (err && errno != ENOENT) {
 			err = fail(-errno, "batch lookup: %s", strerror(errno));
 			goto out;
 		}
-		for (__u32 i = 0; i < count; i++) {
-			if (keys[i] >= entries)
+		for (__u32 i = 0; i < batch; i++) {
+			if (keys[i] < first || keys[i] >= first + count)
 				continue;
 			for (int cpu = 0; cpu < cpus; cpu++)
 				for (unsigned int f = 0; f < fields; f++)
-					out[keys[i] * fields + f] += values[i * stride + cpu * fields + f];
+					out[(keys[i] - first) * fields + f] +=
+						values[i * stride + cpu * fields + f];
 		}
-		done += count;
-		if (err || !count) {
+		done += batch;
+		in_batch = out_batch;
+		if (err || !batch) {
 			err = 0;
 			break;
 		}
@@ -111,6 +121,11 @@ out:
 	free(keys);
 	free(values);
 	return err;
+}
+
+int reader_percpu_sum(int fd, unsigned int entries, unsigned int fields, __u64 *out)
+{
+	return reader_percpu_range(fd, 0, entries, fields, out);
 }
 
 static int read_percpu_pin(const char *pin_root, const char *collector, const char *map,
@@ -131,7 +146,8 @@ int reader_hist(const char *pin_root, const struct catalog_histogram *def, struc
 {
 	char map[64];
 	struct khist_meta meta;
-	unsigned int entries;
+	unsigned int words;
+	__u64 *rows;
 	int err;
 
 	memset(hist, 0, sizeof(*hist));
@@ -145,20 +161,27 @@ int reader_hist(const char *pin_root, const struct catalog_histogram *def, struc
 	hist->precision = meta.precision;
 	hist->mode = meta.attach_mode;
 	hist->buckets = khist_hist_buckets(meta.precision);
-	entries = def->slots * hist->buckets;
-	hist->counts = calloc(entries, sizeof(*hist->counts));
+	words = KHIST_HIST_ROW_WORDS(hist->buckets);
+	rows = calloc((size_t)def->slots * words, sizeof(*rows));
+	hist->counts = calloc((size_t)def->slots * hist->buckets, sizeof(*hist->counts));
 	hist->totals = calloc(def->slots, sizeof(*hist->totals));
-	if (!hist->counts || !hist->totals) {
+	if (!rows || !hist->counts || !hist->totals) {
+		free(rows);
 		reader_hist_free(hist);
 		return fail(-ENOMEM, "out of memory");
 	}
-	snprintf(map, sizeof(map), "%s_buckets", def->name);
-	err = read_percpu_pin(pin_root, def->collector, map, entries, 1, hist->counts);
-	if (!err) {
-		snprintf(map, sizeof(map), "%s_totals", def->name);
-		err = read_percpu_pin(pin_root, def->collector, map, def->slots, 2,
-				      (__u64 *)hist->totals);
+	/* One row per slot: a batch of a few hundred entries reads them all. */
+	snprintf(map, sizeof(map), "%s_hist", def->name);
+	err = read_percpu_pin(pin_root, def->collector, map, def->slots, words, rows);
+	for (unsigned int slot = 0; !err && slot < def->slots; slot++) {
+		const __u64 *row = rows + (size_t)slot * words;
+
+		hist->totals[slot].count = row[KHIST_HIST_ROW_COUNT];
+		hist->totals[slot].sum = row[KHIST_HIST_ROW_SUM];
+		memcpy(hist->counts + (size_t)slot * hist->buckets, row + KHIST_HIST_ROW_BUCKETS,
+		       hist->buckets * sizeof(__u64));
 	}
+	free(rows);
 	if (err)
 		reader_hist_free(hist);
 	return err;
@@ -189,7 +212,8 @@ int reader_table(const char *pin_root, const char *collector, const char *map,
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), in_batch = 0, out_batch = 0;
 	int fd, err = 0;
-	bool first = true;
+	bool first = true, percpu;
+	size_t stride;
 
 	memset(table, 0, sizeof(*table));
 	fd = reader_open(pin_root, collector, map);
@@ -201,8 +225,12 @@ int reader_table(const char *pin_root, const char *collector, const char *map,
 	}
 	table->key_size = info.key_size;
 	table->value_size = info.value_size;
+	/* A per-CPU table's values come per CPU, 8-byte aligned: summed below. */
+	percpu = info.type == BPF_MAP_TYPE_PERCPU_HASH || info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+	stride = percpu ? ((info.value_size + 7) & ~7U) * (size_t)libbpf_num_possible_cpus() :
+		 info.value_size;
 	table->keys = calloc(info.max_entries, info.key_size);
-	table->values = calloc(info.max_entries, info.value_size);
+	table->values = calloc(info.max_entries, stride);
 	if (!table->keys || !table->values) {
 		err = fail(-ENOMEM, "out of memory");
 		goto out;
@@ -213,7 +241,7 @@ int reader_table(const char *pin_root, const char *collector, const char *map,
 
 		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch,
 					   (char *)table->keys + (size_t)table->count * info.key_size,
-					   (char *)table->values + (size_t)table->count * info.value_size,
+					   (char *)table->values + (size_t)table->count * stride,
 					   &count, &opts);
 		table->count += count;
 		if (err) {
@@ -223,6 +251,22 @@ int reader_table(const char *pin_root, const char *collector, const char *map,
 		}
 		in_batch = out_batch;
 		first = false;
+	}
+	if (!err && percpu && info.value_size % 8 == 0) {
+		unsigned int words = info.value_size / 8, cpus = stride / info.value_size;
+		__u64 *values = table->values;
+
+		for (unsigned int i = 0; i < table->count; i++)
+			for (unsigned int f = 0; f < words; f++) {
+				__u64 sum = 0;
+
+				for (unsigned int cpu = 0; cpu < cpus; cpu++)
+					sum += values[(size_t)i * words * cpus + cpu * words + f];
+				values[(size_t)i * words + f] = sum;
+			}
+	} else if (!err && percpu) {
+		err = fail(-EINVAL, "%s/%s/%s: per-CPU values that are not u64s", pin_root,
+			   collector, map);
 	}
 out:
 	if (err)

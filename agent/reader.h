@@ -20,7 +20,7 @@ struct reader_hist {
 	struct khist_totals *totals;	/* [slot] */
 };
 
-/* A hash table's entries: keys and values back to back. */
+/* A hash table's entries: keys and values back to back (per-CPU values summed). */
 struct reader_table {
 	unsigned int count;
 	unsigned int key_size, value_size;
@@ -35,6 +35,9 @@ int reader_open(const char *pin_root, const char *collector, const char *map);
 int reader_meta(const char *pin_root, const char *collector, struct khist_meta *meta);
 /* Every entry of a per-CPU array whose values are @fields u64s, summed over CPUs. */
 int reader_percpu_sum(int fd, unsigned int entries, unsigned int fields, __u64 *out);
+/* The same for the entries [first, first + count) only. */
+int reader_percpu_range(int fd, unsigned int first, unsigned int count, unsigned int fields,
+			__u64 *out);
 int reader_hist(const char *pin_root, const struct catalog_histogram *def, struct reader_hist *hist);
 void reader_hist_free(struct reader_hist *hist);
 /*

@@ -50,35 +50,36 @@ static __always_inline void khist_count_failure(void)
 		*count += 1;
 }
 
-/* Per-CPU bucket counts (slot-major) and per-slot count/sum; sized by the loader. */
+/*
+ * A histogram: per-CPU rows of count, sum and buckets, one row per slot
+ * (khist_collectors.h). The loader sets max_entries (slots) and value_size
+ * (the row, which depends on the precision), so the value has no BTF type.
+ */
 #define KHIST_HISTOGRAM(name)						\
 	struct {							\
 		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);		\
 		__uint(max_entries, 1);					\
-		__type(key, __u32);					\
-		__type(value, __u64);					\
-	} name##_buckets SEC(".maps");					\
-	struct {							\
-		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);		\
-		__uint(max_entries, 1);					\
-		__type(key, __u32);					\
-		__type(value, struct khist_totals);			\
-	} name##_totals SEC(".maps")
+		__uint(key_size, sizeof(__u32));			\
+		__uint(value_size, sizeof(__u64));			\
+	} name##_hist SEC(".maps")
 
-static __always_inline void khist_hist_record(void *buckets, void *totals, __u32 slot, __u64 value)
+static __always_inline void khist_hist_record(void *hist, __u32 slot, __u64 value)
 {
-	__u32 key = slot * khist_hist_buckets(precision) + khist_hist_index(value, precision);
-	struct khist_totals *total;
-	__u64 *count;
+	__u32 word = KHIST_HIST_ROW_BUCKETS + khist_hist_index(value, precision);
+	__u64 *row = bpf_map_lookup_elem(hist, &slot);
 
-	count = bpf_map_lookup_elem(buckets, &key);
-	if (count)
-		*count += 1;
-	total = bpf_map_lookup_elem(totals, &slot);
-	if (total) {
-		total->count += 1;
-		total->sum += value;
-	}
+	if (!row)
+		return;
+	row[KHIST_HIST_ROW_COUNT] += 1;
+	row[KHIST_HIST_ROW_SUM] += value;
+	/*
+	 * Always true; it tells the verifier the row holds the bucket. The
+	 * barrier keeps the compiler from checking one copy of the register
+	 * and indexing with another.
+	 */
+	barrier_var(word);
+	if (word < KHIST_HIST_ROW_WORDS(khist_hist_buckets(precision)))
+		row[word] += 1;
 }
 
 static __always_inline bool khist_in_filter_cgroup(struct task_struct *task)

@@ -101,7 +101,7 @@ static __always_inline void on_switch_out(struct sched_task *state, struct task_
 	if (!state || !khist_task_wanted(task))
 		return;
 	if (state->switched_in_ns)
-		khist_hist_record(&oncpu_slice_buckets, &oncpu_slice_totals, 0,
+		khist_hist_record(&oncpu_slice_hist, 0,
 				  now - state->switched_in_ns);
 	state->switched_in_ns = 0;
 	state->switched_out_ns = now;
@@ -117,10 +117,10 @@ static __always_inline void on_switch_in(struct sched_task *state, struct task_s
 	if (!state || !khist_task_wanted(task))
 		return;
 	if (state->enqueued_ns)
-		khist_hist_record(&runq_latency_buckets, &runq_latency_totals, 0,
+		khist_hist_record(&runq_latency_hist, 0,
 				  now - state->enqueued_ns);
 	if (state->switched_out_ns)
-		khist_hist_record(&offcpu_time_buckets, &offcpu_time_totals, 0,
+		khist_hist_record(&offcpu_time_hist, 0,
 				  now - state->switched_out_ns);
 	state->enqueued_ns = 0;
 	state->switched_out_ns = 0;

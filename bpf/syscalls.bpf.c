@@ -40,11 +40,14 @@ struct {
 	__type(value, struct khist_process_value);
 } process_counts SEC(".maps");
 
-/* key = syscall * (KHIST_ERRNO_MAX + 1) + errno: an array, not a hash. */
+/*
+ * Only failing calls look this up: a hash keeps it small to read, where an
+ * array of every (syscall, errno) pair would be mostly zeros.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KHIST_SYSCALL_SLOTS * (KHIST_ERRNO_MAX + 1));
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KHIST_ERRNO_ENTRIES);
+	__type(key, struct khist_errno_key);
 	__type(value, __u64);
 } syscall_errors SEC(".maps");
 
@@ -138,15 +141,16 @@ int BPF_PROG(syscalls_exit, struct pt_regs *regs, long ret)
 		if (ret < 0)
 			counts->errors += 1;
 	}
-	khist_hist_record(&syscall_latency_buckets, &syscall_latency_totals, nr, latency);
+	khist_hist_record(&syscall_latency_hist, nr, latency);
 	count_process(ret < 0);
 	if (ret < 0) {
-		__u32 err = -ret < KHIST_ERRNO_MAX ? -ret : KHIST_ERRNO_MAX;
-		__u32 key = nr * (KHIST_ERRNO_MAX + 1) + err;
-		__u64 *count = bpf_map_lookup_elem(&syscall_errors, &key);
+		struct khist_errno_key key = { .syscall = nr, .error = -ret };
+		__u64 one = 1, *count = bpf_map_lookup_elem(&syscall_errors, &key);
 
 		if (count)
 			*count += 1;
+		else if (bpf_map_update_elem(&syscall_errors, &key, &one, BPF_NOEXIST))
+			khist_count_failure();
 	}
 	return 0;
 }

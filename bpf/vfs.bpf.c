@@ -66,9 +66,9 @@ static __always_inline void record_call(__u32 op, __s64 ret, __u64 latency)
 		else
 			counts->errors += 1;
 	}
-	khist_hist_record(&vfs_latency_buckets, &vfs_latency_totals, op, latency);
+	khist_hist_record(&vfs_latency_hist, op, latency);
 	if (ret >= 0)
-		khist_hist_record(&vfs_size_buckets, &vfs_size_totals, op, ret);
+		khist_hist_record(&vfs_size_hist, op, ret);
 }
 
 static __always_inline void account_file(struct khist_file_value *value, __u32 op, __s64 ret)

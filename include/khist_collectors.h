@@ -11,8 +11,23 @@
 #define KHIST_FILE_NAME_LEN	128
 /* Syscall numbers below this are counted (x86-64 has about 460). */
 #define KHIST_SYSCALL_SLOTS	512
-/* errno values counted per syscall: 1..KHIST_ERRNO_MAX, larger ones as KHIST_ERRNO_MAX. */
-#define KHIST_ERRNO_MAX		133
+/* Failed syscalls are counted per (syscall, errno) in a per-CPU hash: sparse by nature. */
+#define KHIST_ERRNO_ENTRIES	4096
+
+struct khist_errno_key {
+	__u32 syscall;
+	__u32 error;	/* errno */
+};
+
+/*
+ * One histogram slot (a series): a per-CPU array entry of
+ * KHIST_HIST_ROW_WORDS(buckets) u64s: the count and sum of its values, then
+ * its bucket counts. One lookup per event updates all three.
+ */
+#define KHIST_HIST_ROW_COUNT	0
+#define KHIST_HIST_ROW_SUM	1
+#define KHIST_HIST_ROW_BUCKETS	2
+#define KHIST_HIST_ROW_WORDS(buckets)	(KHIST_HIST_ROW_BUCKETS + (buckets))
 
 /* Count and sum of the values of one histogram slot (Prometheus _count and _sum). */
 struct khist_totals {

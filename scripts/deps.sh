@@ -24,7 +24,23 @@ backport_packages=(
 	linux-image-rt-amd64 linux-headers-rt-amd64
 )
 
+# The peers `make bench` measures khist against (scripts/deps.sh --bench).
+bench_packages=(libbpf-tools bpftrace hyperfine)
+
 die() { echo "deps.sh: $*" >&2; exit 1; }
+
+if [ "${1:-}" = "--bench" ]; then
+	missing=()
+	for package in "${bench_packages[@]}"; do
+		dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+	done
+	[ ${#missing[@]} -eq 0 ] && exit 0
+	[ "$(id -u)" -eq 0 ] || die "must run as root to install ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y --no-install-recommends "${missing[@]}" ||
+		{ apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
+	exit
+fi
 
 if [ "${1:-}" = "--check" ]; then
 	[ -f "$stamp" ] && cmp -s "$stamp" "$0"

@@ -70,9 +70,9 @@ static void check_mode(const char *mode_name)
 		return;
 	}
 	EXPECT(ok, ping_pong() == 0, "ping-pong failed");
-	runq = pinned_percpu("sched", "runq_latency_totals", 1, 2, 0, 0);
-	offcpu = pinned_percpu("sched", "offcpu_time_totals", 1, 2, 0, 0);
-	oncpu = pinned_percpu("sched", "oncpu_slice_totals", 1, 2, 0, 0);
+	runq = hist_total("runq_latency", 0, 0);
+	offcpu = hist_total("offcpu_time", 0, 0);
+	oncpu = hist_total("oncpu_slice", 0, 0);
 	/* Wakeup preemption turns some of them involuntary: count both kinds. */
 	switches = pinned_percpu("sched", "switch_counts", KHIST_SWITCH_KINDS, 1,
 				 KHIST_SWITCH_VOLUNTARY, 0) +

@@ -44,7 +44,6 @@ static void workload(int fd)
 
 static void observe(int fd, unsigned int precision, struct observed *seen)
 {
-	unsigned int buckets = khist_hist_buckets(precision);
 	struct reader_table table;
 	struct stat st;
 
@@ -54,11 +53,8 @@ static void observe(int fd, unsigned int precision, struct observed *seen)
 	seen->read_errors = pinned_percpu("vfs", "vfs_counts", KHIST_VFS_OPS, 3, KHIST_VFS_READ, 2);
 	seen->write_calls = pinned_percpu("vfs", "vfs_counts", KHIST_VFS_OPS, 3, KHIST_VFS_WRITE, 0);
 	seen->write_bytes = pinned_percpu("vfs", "vfs_counts", KHIST_VFS_OPS, 3, KHIST_VFS_WRITE, 1);
-	seen->size_bucket = pinned_percpu("vfs", "vfs_size_buckets", KHIST_VFS_OPS * buckets, 1,
-					  KHIST_VFS_READ * buckets +
-					  khist_hist_index(READ_SIZE, precision), 0);
-	seen->latency_samples = pinned_percpu("vfs", "vfs_latency_totals", KHIST_VFS_OPS, 2,
-					      KHIST_VFS_READ, 0);
+	seen->size_bucket = hist_bucket("vfs_size", KHIST_VFS_READ, khist_hist_index(READ_SIZE, precision));
+	seen->latency_samples = hist_total("vfs_latency", KHIST_VFS_READ, 0);
 	fstat(fd, &st);
 	if (reader_table(test_root(), "vfs", "file_table", &table))
 		return;

@@ -70,6 +70,32 @@ static inline __u64 pinned_percpu(const char *collector, const char *map, unsign
 	return value;
 }
 
+/* Count (@word 0) or sum (1) of one slot of a histogram, as the reader sums it. */
+static inline __u64 hist_total(const char *histogram, unsigned int slot, int word)
+{
+	struct reader_hist hist;
+	__u64 value;
+
+	if (reader_hist(test_root(), catalog_find_histogram(histogram), &hist))
+		return 0;
+	value = word ? hist.totals[slot].sum : hist.totals[slot].count;
+	reader_hist_free(&hist);
+	return value;
+}
+
+/* Events of one bucket of one slot of a histogram. */
+static inline __u64 hist_bucket(const char *histogram, unsigned int slot, unsigned int bucket)
+{
+	struct reader_hist hist;
+	__u64 value;
+
+	if (reader_hist(test_root(), catalog_find_histogram(histogram), &hist))
+		return 0;
+	value = hist.counts[(size_t)slot * hist.buckets + bucket];
+	reader_hist_free(&hist);
+	return value;
+}
+
 /* Runs the khist CLI with @args (a shell word list); its exit status and output. */
 static inline int run_khist(const char *args, char *output, size_t size)
 {

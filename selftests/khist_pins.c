@@ -86,9 +86,10 @@ static void test_mismatch(void)
 	bool ok = true;
 	int status = khist("load syscalls --precision 3", NULL);
 
-	snprintf(expected, sizeof(expected), "pinned map %s/syscalls/syscall_latency_buckets does not "
-		 "match: max_entries %u, this load needs %u", test_root(),
-		 KHIST_SYSCALL_SLOTS * khist_hist_buckets(0), KHIST_SYSCALL_SLOTS * khist_hist_buckets(3));
+	snprintf(expected, sizeof(expected), "pinned map %s/syscalls/syscall_latency_hist does not "
+		 "match: value_size %zu, this load needs %zu", test_root(),
+		 KHIST_HIST_ROW_WORDS(khist_hist_buckets(0)) * sizeof(__u64),
+		 KHIST_HIST_ROW_WORDS(khist_hist_buckets(3)) * sizeof(__u64));
 	EXPECT(ok, status == 1 && strstr(output, expected), "status %d: %s", status, output);
 	EXPECT(ok, strstr(output, "--reset") != NULL, "no hint at --reset: %s", output);
 	ktap_test_result(ok, "mismatched_pinned_map_is_a_clear_error");

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The floor: empty programs on the attach points the collectors use, so a
+ * collector's overhead can be set against the cost of merely being there.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(floor_sys_enter) { return 0; }
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(floor_sys_exit) { return 0; }
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(floor_sched_switch) { return 0; }
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(floor_sched_wakeup) { return 0; }
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(floor_sched_wakeup_new) { return 0; }
+
+SEC("tp/syscalls/sys_enter_read")
+int floor_read_enter(void *ctx) { return 0; }
+
+SEC("tp/syscalls/sys_exit_read")
+int floor_read_exit(void *ctx) { return 0; }
+
+SEC("fentry/vfs_read")
+int BPF_PROG(floor_vfs_read_fentry) { return 0; }
+
+SEC("fexit/vfs_read")
+int BPF_PROG(floor_vfs_read_fexit) { return 0; }
+
+SEC("kprobe/vfs_read")
+int BPF_KPROBE(floor_vfs_read_kprobe) { return 0; }
+
+SEC("kretprobe/vfs_read")
+int BPF_KRETPROBE(floor_vfs_read_kretprobe) { return 0; }
+
+SEC("tp_btf/khist_vfs_read")
+int BPF_PROG(floor_vfs_read_glue) { return 0; }
+
+char LICENSE[] SEC("license") = "GPL";
