@@ -507,6 +507,8 @@ int loader_load(const struct catalog_collector *collector, const struct loader_o
 		append(tried, sizeof(tried), tried[0] ? "; " : "");
 		append(tried, sizeof(tried), last_error);
 	}
+	if (!any_mode || err)
+		rmdir(dir);	/* only if this attempt left it empty */
 	if (!any_mode)
 		return fail(-EINVAL, "%s has no attach mode '%s'", collector->name,
 			    catalog_mode_name(options->mode));
