@@ -91,7 +91,7 @@ const struct catalog_histogram catalog_histograms[] = {
 const unsigned int catalog_histogram_count = ARRAY_SIZE(catalog_histograms);
 
 const struct catalog_counter catalog_counters[] = {
-	{ "syscalls", "syscalls", "syscall_counts", "System calls completed, per system call" },
+	{ "syscalls", "syscalls", "syscall_latency_hist", "System calls completed, per system call" },
 	{ "syscall_errors", "syscalls", "syscall_errors",
 	  "System calls that failed, per system call and errno" },
 	{ "process_syscalls", "syscalls", "process_counts",
@@ -101,7 +101,7 @@ const struct catalog_counter catalog_counters[] = {
 	{ "context_switches", "sched", "switch_counts", "Context switches, voluntary and involuntary" },
 	{ "forks", "sched", "fork_count", "Processes and threads created" },
 	{ "cpu_task", "sched", "cpu_task", "The task running on each CPU at its last switch" },
-	{ "vfs_calls", "vfs", "vfs_counts", "vfs_read/vfs_write calls, bytes and errors" },
+	{ "vfs_calls", "vfs", "vfs_latency_hist", "vfs_read/vfs_write calls, bytes and errors" },
 	{ "file_io", "vfs", "file_table", "Reads, writes and bytes per file and process (LRU table)" },
 };
 const unsigned int catalog_counter_count = ARRAY_SIZE(catalog_counters);

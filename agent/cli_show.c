@@ -291,21 +291,20 @@ static int interval_counts(struct reader_table *table, struct reader_table *prev
 static int top_syscalls(long long rows, __u64 *previous)
 {
 	__u64 now[KHIST_SYSCALL_SLOTS * 2], latency[KHIST_SYSCALL_SLOTS * 2];
+	__u64 calls[KHIST_SYSCALL_SLOTS], errors[KHIST_SYSCALL_SLOTS];
 	struct top_row sorted[KHIST_SYSCALL_SLOTS];
 	unsigned int count = 0;
 	char name[32];
-	int fd, err;
+	int err;
 
-	fd = reader_open(cli_pin_root(), "syscalls", "syscall_counts");
-	if (fd < 0)
-		return cli_runtime_error("top syscalls", fd, reader_error());
-	err = reader_percpu_sum(fd, KHIST_SYSCALL_SLOTS, 2, now);
-	close(fd);
+	err = reader_syscall_counts(cli_pin_root(), calls, errors);
 	if (!err) {
 		struct reader_hist hist;
 
 		err = reader_hist(cli_pin_root(), catalog_find_histogram("syscall_latency"), &hist);
 		for (unsigned int nr = 0; !err && nr < KHIST_SYSCALL_SLOTS; nr++) {
+			now[nr * 2] = calls[nr];
+			now[nr * 2 + 1] = errors[nr];
 			latency[nr * 2] = hist.totals[nr].count;
 			latency[nr * 2 + 1] = hist.totals[nr].sum;
 		}
@@ -357,7 +356,7 @@ static int top_processes(long long rows, struct reader_table *previous)
 	struct top_row *sorted;
 	int err;
 
-	err = reader_table(cli_pin_root(), "syscalls", "process_counts", &table);
+	err = reader_processes(cli_pin_root(), &table);
 	if (err)
 		return cli_runtime_error("top processes", err, reader_error());
 	if (previous)
@@ -402,7 +401,7 @@ static int top_files(long long rows, struct reader_table *previous)
 	struct top_row *sorted;
 	int err;
 
-	err = reader_table(cli_pin_root(), "vfs", "file_table", &table);
+	err = reader_files(cli_pin_root(), &table);
 	if (err)
 		return cli_runtime_error("top files", err, reader_error());
 	if (previous)

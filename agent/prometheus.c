@@ -330,20 +330,20 @@ static __u64 errno_weight(const void *value)
 
 static void render_syscall_counters(struct writer *w, const struct metrics_context *context)
 {
-	__u64 counts[KHIST_SYSCALL_SLOTS * 2];
+	__u64 calls[KHIST_SYSCALL_SLOTS], failures[KHIST_SYSCALL_SLOTS];
 	char name[32], errno_name[32];
 	struct reader_table errors;
 	struct ranked *rows;
 	unsigned int count;
 
-	if (read_percpu(context->pin_root, "syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, counts))
+	if (reader_syscall_counts(context->pin_root, calls, failures))
 		return;
 	family(w, "khist_syscalls", "counter", NULL, "System calls completed, per system call");
 	for (unsigned int nr = 0; nr < KHIST_SYSCALL_SLOTS; nr++) {
 		struct label label = { "syscall", catalog_syscall_name(nr, name, sizeof(name)) };
 
-		if (counts[nr * 2])
-			sample_u64(w, "khist_syscalls", "_total", &label, 1, counts[nr * 2]);
+		if (calls[nr])
+			sample_u64(w, "khist_syscalls", "_total", &label, 1, calls[nr]);
 	}
 	if (reader_table(context->pin_root, "syscalls", "syscall_errors", &errors))
 		return;
@@ -392,7 +392,7 @@ static void render_processes(struct writer *w, const struct metrics_context *con
 	char pid[16];
 
 	if (!context->export_processes ||
-	    reader_table(context->pin_root, "syscalls", "process_counts", &table))
+	    reader_processes(context->pin_root, &table))
 		return;
 	rows = rank(&table, context->export_processes, process_weight, &count);
 	family(w, "khist_process_syscalls", "counter", NULL,
@@ -465,16 +465,17 @@ static void render_vfs_counters(struct writer *w, const struct metrics_context *
 		{ "khist_vfs_bytes", "Bytes transferred by vfs_read and vfs_write" },
 		{ "khist_vfs_errors", "vfs_read and vfs_write calls that failed" },
 	};
-	__u64 counts[KHIST_VFS_OPS * 3];
+	struct khist_vfs_counts counts[KHIST_VFS_OPS];
 
-	if (read_percpu(context->pin_root, "vfs", "vfs_counts", KHIST_VFS_OPS, 3, counts))
+	if (reader_vfs_counts(context->pin_root, counts))
 		return;
 	for (int f = 0; f < 3; f++) {
 		family(w, families[f][0], "counter", f == 1 ? "bytes" : NULL, families[f][1]);
 		for (int op = 0; op < KHIST_VFS_OPS; op++) {
 			struct label label = { "op", op == KHIST_VFS_READ ? "read" : "write" };
 
-			sample_u64(w, families[f][0], "_total", &label, 1, counts[op * 3 + f]);
+			sample_u64(w, families[f][0], "_total", &label, 1,
+				   f == 0 ? counts[op].calls : f == 1 ? counts[op].bytes : counts[op].errors);
 		}
 	}
 }
@@ -499,7 +500,7 @@ static void render_files(struct writer *w, const struct metrics_context *context
 	unsigned int count;
 	char pid[16];
 
-	if (!context->export_files || reader_table(context->pin_root, "vfs", "file_table", &table))
+	if (!context->export_files || reader_files(context->pin_root, &table))
 		return;
 	rows = rank(&table, context->export_files, file_weight, &count);
 	for (unsigned int f = 0; rows && f < sizeof(families) / sizeof(families[0]); f++) {

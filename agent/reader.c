@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,4 +315,170 @@ int reader_fill(const char *pin_root, const char *collector, const char *map,
 	free(key);
 	close(fd);
 	return 0;
+}
+
+int reader_syscall_counts(const char *pin_root, __u64 calls[KHIST_SYSCALL_SLOTS],
+			  __u64 errors[KHIST_SYSCALL_SLOTS])
+{
+	struct reader_hist hist;
+	struct reader_table table;
+	int err;
+
+	err = reader_hist(pin_root, catalog_find_histogram("syscall_latency"), &hist);
+	if (err)
+		return err;
+	for (unsigned int nr = 0; nr < KHIST_SYSCALL_SLOTS; nr++) {
+		calls[nr] = hist.totals[nr].count;
+		errors[nr] = 0;
+	}
+	reader_hist_free(&hist);
+	err = reader_table(pin_root, "syscalls", "syscall_errors", &table);
+	if (err)
+		return err;
+	for (unsigned int i = 0; i < table.count; i++) {
+		const struct khist_errno_key *key = (const struct khist_errno_key *)table.keys + i;
+
+		if (key->syscall < KHIST_SYSCALL_SLOTS)
+			errors[key->syscall] += ((const __u64 *)table.values)[i];
+	}
+	reader_table_free(&table);
+	return 0;
+}
+
+int reader_vfs_counts(const char *pin_root, struct khist_vfs_counts counts[KHIST_VFS_OPS])
+{
+	struct reader_hist latency, size;
+	int err;
+
+	err = reader_hist(pin_root, catalog_find_histogram("vfs_latency"), &latency);
+	if (err)
+		return err;
+	err = reader_hist(pin_root, catalog_find_histogram("vfs_size"), &size);
+	if (err) {
+		reader_hist_free(&latency);
+		return err;
+	}
+	for (int op = 0; op < KHIST_VFS_OPS; op++) {
+		counts[op].calls = latency.totals[op].count;
+		counts[op].bytes = size.totals[op].sum;
+		counts[op].errors = latency.totals[op].count > size.totals[op].count ?
+				    latency.totals[op].count - size.totals[op].count : 0;
+	}
+	reader_hist_free(&latency);
+	reader_hist_free(&size);
+	return 0;
+}
+
+/*
+ * Adds each CPU's pending entry (@pending_map, one per-CPU slot holding a
+ * key at @key_offset and a table value at @value_offset) to @table:
+ * @add sums the counts of one value into another.
+ */
+static int merge_pending(const char *pin_root, const char *collector, const char *pending_map,
+			 size_t pending_size, size_t key_offset, size_t value_offset,
+			 bool (*empty)(const void *pending),
+			 void (*add)(void *to, const void *from), struct reader_table *table)
+{
+	int cpus = libbpf_num_possible_cpus(), fd;
+	size_t stride = (pending_size + 7) & ~(size_t)7;
+	char *slots, *keys, *values;
+	__u32 zero = 0;
+
+	fd = reader_open(pin_root, collector, pending_map);
+	if (fd < 0)
+		return fd;
+	slots = calloc(cpus, stride);
+	keys = realloc(table->keys, (size_t)(table->count + cpus) * table->key_size);
+	if (keys)
+		table->keys = keys;
+	values = realloc(table->values, (size_t)(table->count + cpus) * table->value_size);
+	if (values)
+		table->values = values;
+	if (!slots || !keys || !values || bpf_map_lookup_elem(fd, &zero, slots)) {
+		int err = slots && keys && values ? -errno : -ENOMEM;
+
+		free(slots);
+		close(fd);
+		return fail(err, "%s/%s/%s: %s", pin_root, collector, pending_map, strerror(-err));
+	}
+	close(fd);
+	for (int cpu = 0; cpu < cpus; cpu++) {
+		const char *slot = slots + cpu * stride;
+		unsigned int i;
+
+		if (empty(slot))
+			continue;
+		for (i = 0; i < table->count; i++)
+			if (!memcmp(keys + (size_t)i * table->key_size, slot + key_offset, table->key_size))
+				break;
+		if (i == table->count) {
+			memcpy(keys + (size_t)i * table->key_size, slot + key_offset, table->key_size);
+			memcpy(values + (size_t)i * table->value_size, slot + value_offset,
+			       table->value_size);
+			table->count++;
+		} else {
+			add(values + (size_t)i * table->value_size, slot + value_offset);
+		}
+	}
+	free(slots);
+	return 0;
+}
+
+static bool process_slot_empty(const void *pending)
+{
+	return !((const struct khist_process_pending *)pending)->tgid;
+}
+
+static void process_add(void *to, const void *from)
+{
+	struct khist_process_value *a = to;
+	const struct khist_process_value *b = from;
+
+	a->syscalls += b->syscalls;
+	a->errors += b->errors;
+}
+
+int reader_processes(const char *pin_root, struct reader_table *table)
+{
+	int err = reader_table(pin_root, "syscalls", "process_counts", table);
+
+	if (!err)
+		err = merge_pending(pin_root, "syscalls", "process_pending",
+				    sizeof(struct khist_process_pending),
+				    offsetof(struct khist_process_pending, tgid),
+				    offsetof(struct khist_process_pending, value),
+				    process_slot_empty, process_add, table);
+	if (err)
+		reader_table_free(table);
+	return err;
+}
+
+static bool file_slot_empty(const void *pending)
+{
+	return !((const struct khist_file_pending *)pending)->file;
+}
+
+static void file_add(void *to, const void *from)
+{
+	struct khist_file_value *a = to;
+	const struct khist_file_value *b = from;
+
+	a->reads += b->reads;
+	a->writes += b->writes;
+	a->read_bytes += b->read_bytes;
+	a->write_bytes += b->write_bytes;
+}
+
+int reader_files(const char *pin_root, struct reader_table *table)
+{
+	int err = reader_table(pin_root, "vfs", "file_table", table);
+
+	if (!err)
+		err = merge_pending(pin_root, "vfs", "file_pending", sizeof(struct khist_file_pending),
+				    offsetof(struct khist_file_pending, key),
+				    offsetof(struct khist_file_pending, value),
+				    file_slot_empty, file_add, table);
+	if (err)
+		reader_table_free(table);
+	return err;
 }

@@ -49,6 +49,15 @@ __u64 reader_hist_count(const struct reader_hist *hist, unsigned int slot);
 int reader_table(const char *pin_root, const char *collector, const char *map,
 		 struct reader_table *table);
 void reader_table_free(struct reader_table *table);
+/* Calls and errors per syscall (counts of syscall_latency, sums of syscall_errors). */
+int reader_syscall_counts(const char *pin_root, __u64 calls[KHIST_SYSCALL_SLOTS],
+			  __u64 errors[KHIST_SYSCALL_SLOTS]);
+/* Calls, bytes and errors per vfs op, from the two vfs histograms. */
+int reader_vfs_counts(const char *pin_root, struct khist_vfs_counts counts[KHIST_VFS_OPS]);
+/* The per-process and per-file tables with the counts still in per-CPU slots. */
+int reader_processes(const char *pin_root, struct reader_table *table);
+int reader_files(const char *pin_root, struct reader_table *table);
+
 /* Entries in use and capacity of a pinned hash map. */
 int reader_fill(const char *pin_root, const char *collector, const char *map,
 		unsigned int *used, unsigned int *capacity);

@@ -35,23 +35,21 @@ for syscalls in 19 96 384; do
 done
 
 printf '[khistd]\nlisten = 127.0.0.1:%s\npin_root = %s\n' $port "$root" > "$work/khistd.conf"
-start() {
-	local result
-	result=$("$build/selftests/notify_wait" 20000 "$work/khistd.log" "$build/khistd" --config "$work/khistd.conf")
-	set -- $result
-	[ "$1" = ready ] || { echo "khistd did not start: $result" >&2; exit 1; }
-	daemon=$2
-	echo "$3"
+start() {	# sets $daemon and $ready_ms (no subshell: the pid must survive)
+	"$build/selftests/notify_wait" 20000 "$work/khistd.log" "$build/khistd" --config "$work/khistd.conf" > "$work/ready"
+	set -- $(cat "$work/ready")
+	[ "${1:-}" = ready ] || { echo "khistd did not start: $*" >&2; exit 1; }
+	daemon=$2 ready_ms=$3
 }
 stop() { kill "$daemon"; for _ in $(seq 50); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done; daemon=; }
-cold=$(start); stop
+start; cold=$ready_ms; stop
 warm=()
-for _ in 1 2 3 4 5; do warm+=("$(start)"); stop; done
+for _ in 1 2 3 4 5; do start; warm+=("$ready_ms"); stop; done
 warm_median=$(printf '%s\n' "${warm[@]}" | sort -n | sed -n 3p)
 echo "| start → READY=1, collectors not loaded yet | $cold ms | ≤ 300 ms |"
 echo "| start → READY=1, adopting pinned collectors (median of 5) | $warm_median ms | ≤ 300 ms |"
 
-start > /dev/null
+start
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{ print $14 + $15 }' "/proc/$daemon/stat"; }
 before=$(cpu)

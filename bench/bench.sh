@@ -15,6 +15,14 @@ mkdir -p "$out"
 : > "$out/samples"
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root" >&2; exit 1; }
+# Any tracing program already attached (a khistd left running, a pinned
+# collector) would add its cost to every condition.
+others=$(bpftool prog show 2>/dev/null | grep -cE ' (raw_tracepoint|tracing|tracepoint|kprobe|perf_event) ')
+if [ "$others" -gt 0 ] && [ -z "${BENCH_ALLOW_OTHERS:-}" ]; then
+	echo "bench: $others tracing BPF programs are loaded already (bpftool prog show);" >&2
+	echo "bench: unload them (khist unload, stop khistd) or set BENCH_ALLOW_OTHERS=1" >&2
+	exit 1
+fi
 cached=$out/cached-file
 head -c $((4 << 20)) /dev/urandom > "$cached" && cat "$cached" > /dev/null
 
@@ -25,7 +33,7 @@ declare -A workload_cmd=(
 	[read-file]="$bin/workload read-file $cached 1000000"
 )
 declare -A conditions=(
-	[getppid]="none floor-syscalls khist-syscalls khist-all syscount syscount-L bpftrace-count"
+	[getppid]="none floor-syscalls floor-syscalls-timed khist-syscalls khist-all syscount syscount-L bpftrace-count"
 	[pingpong]="none floor-sched khist-sched khist-all runqlat cpudist offcputime bpftrace-runqlat"
 	[read-zero]="none floor-read-syscalls khist-vfs khist-all bpftrace-readlat"
 	[read-file]="none floor-read-syscalls khist-vfs khist-all bpftrace-readlat"
@@ -56,10 +64,11 @@ start_condition() {
 		wait_for "$log" attached ;;
 	khist-all) "$build/khist" load --pin-root "$root" > /dev/null ;;
 	khist-*) "$build/khist" load "${1#khist-}" --pin-root "$root" > /dev/null ;;
-	syscount) syscount > "$log" 2>&1 & peer_pid=$!; wait_for "$log" Tracing ;;
-	syscount-L) syscount -L > "$log" 2>&1 & peer_pid=$!; wait_for "$log" Tracing ;;
-	runqlat) runqlat > "$log" 2>&1 & peer_pid=$!; wait_for "$log" Tracing ;;
-	cpudist) cpudist > "$log" 2>&1 & peer_pid=$!; wait_for "$log" Tracing ;;
+	# stdbuf: their "Tracing..." line would sit in a stdio buffer otherwise.
+	syscount) stdbuf -oL syscount > "$log" 2>&1 & peer_pid=$!; wait_for "$log" Tracing ;;
+	syscount-L) stdbuf -oL syscount -L > "$log" 2>&1 & peer_pid=$!; wait_for "$log" Tracing ;;
+	runqlat) stdbuf -oL runqlat > "$log" 2>&1 & peer_pid=$!; wait_for "$log" Tracing ;;
+	cpudist) stdbuf -oL cpudist > "$log" 2>&1 & peer_pid=$!; wait_for "$log" Tracing ;;
 	offcputime)
 		# It prints nothing until it stops: wait for its program to show up.
 		offcputime > "$log" 2>&1 & peer_pid=$!
@@ -139,6 +148,7 @@ target() {	# target LABEL WORKLOAD KHIST PEER LIMIT
 	echo "| ratio | measured | target | |"
 	echo "|---|---:|---:|---|"
 	target "syscalls collector / floor (getppid)" getppid khist-syscalls floor-syscalls 1.5
+	target "syscalls collector / timed floor (getppid)" getppid khist-syscalls floor-syscalls-timed 1.5
 	target "syscalls collector / syscount -L" getppid khist-syscalls syscount-L 0.4
 	target "syscalls collector / syscount" getppid khist-syscalls syscount 1.0
 	target "sched collector / runqlat" pingpong khist-sched runqlat 0.8

@@ -13,6 +13,40 @@ int BPF_PROG(floor_sys_enter) { return 0; }
 SEC("raw_tp/sys_exit")
 int BPF_PROG(floor_sys_exit) { return 0; }
 
+/*
+ * The least a latency measurement needs: a clock read at entry kept in task
+ * storage, another at exit, nothing recorded.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} floor_start SEC(".maps");
+
+__u64 floor_sink;
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(floor_timed_sys_enter)
+{
+	__u64 *start = bpf_task_storage_get(&floor_start, bpf_get_current_task_btf(), 0,
+					    BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (start)
+		*start = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(floor_timed_sys_exit)
+{
+	__u64 *start = bpf_task_storage_get(&floor_start, bpf_get_current_task_btf(), 0, 0);
+
+	if (start && *start)
+		floor_sink = bpf_ktime_get_ns() - *start;
+	return 0;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(floor_sched_switch) { return 0; }
 

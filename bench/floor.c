@@ -18,6 +18,7 @@ static const struct {
 	const char *programs[4];
 } sets[] = {
 	{ "syscalls", { "floor_sys_enter", "floor_sys_exit" } },
+	{ "syscalls-timed", { "floor_timed_sys_enter", "floor_timed_sys_exit" } },
 	{ "sched", { "floor_sched_switch", "floor_sched_wakeup", "floor_sched_wakeup_new" } },
 	{ "read-syscalls", { "floor_read_enter", "floor_read_exit" } },
 	{ "read-fentry", { "floor_vfs_read_fentry", "floor_vfs_read_fexit" } },
@@ -49,7 +50,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], sets[i].set))
 			chosen = i;
 	if (chosen < 0) {
-		fprintf(stderr, "usage: floor syscalls|sched|read-syscalls|read-fentry|read-kprobe|read-glue\n");
+		fprintf(stderr, "usage: floor syscalls|syscalls-timed|sched|read-syscalls|read-fentry|read-kprobe|read-glue\n");
 		return 2;
 	}
 	libbpf_set_print(no_print);

@@ -72,9 +72,8 @@ static int synth(const char *root, int syscalls)
 		if (fill(root, "syscall_latency_hist", &nr, values))
 			return 1;
 		for (int cpu = 0; cpu < cpus; cpu++)
-			values[cpu * 2] = 80, values[cpu * 2 + 1] = 3;
-		if (fill(root, "syscall_counts", &nr, values) ||
-		    fill(root, "syscall_errors", &error, values))
+			values[cpu] = 3;
+		if (fill(root, "syscall_errors", &error, values))
 			return 1;
 	}
 	return 0;

@@ -94,16 +94,19 @@ static __always_inline bool khist_in_filter_cgroup(struct task_struct *task)
 	return ancestor && BPF_CORE_READ(ancestor, kn, id) == filter_cgroup_id;
 }
 
-/*
- * True when @task passes the load-time and run-time filters. With no filter
- * set this costs one array lookup.
- */
-static __always_inline bool khist_task_wanted(struct task_struct *task)
+static __always_inline struct khist_runtime_config *khist_runtime(void)
 {
-	struct khist_runtime_config *config;
-	__u32 zero = 0, tgid;
+	__u32 zero = 0;
 
-	config = bpf_map_lookup_elem(&runtime_config, &zero);
+	return bpf_map_lookup_elem(&runtime_config, &zero);
+}
+
+/* True when @task passes the load-time filters and the run-time @config. */
+static __always_inline bool khist_task_passes(struct task_struct *task,
+					      const struct khist_runtime_config *config)
+{
+	__u32 tgid;
+
 	if (filter_tgid || (config && config->tgid)) {
 		tgid = BPF_CORE_READ(task, tgid);
 		if (filter_tgid && tgid != filter_tgid)
@@ -125,6 +128,12 @@ static __always_inline bool khist_task_wanted(struct task_struct *task)
 	if (filter_cgroup_id && !khist_in_filter_cgroup(task))
 		return false;
 	return true;
+}
+
+/* The same with the run-time filter looked up: one array lookup with no filter set. */
+static __always_inline bool khist_task_wanted(struct task_struct *task)
+{
+	return khist_task_passes(task, khist_runtime());
 }
 
 static __always_inline bool khist_current_wanted(void)

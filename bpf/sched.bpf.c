@@ -93,12 +93,13 @@ static __always_inline void count_switch(__u32 kind)
 
 /* @prev leaves the CPU at @now. */
 static __always_inline void on_switch_out(struct sched_task *state, struct task_struct *task,
-					  unsigned int prev_state, __u64 now)
+					  unsigned int prev_state, __u64 now,
+					  const struct khist_runtime_config *config)
 {
 	bool preempted = (prev_state & 0xff) == TASK_RUNNING;
 
 	count_switch(preempted ? KHIST_SWITCH_INVOLUNTARY : KHIST_SWITCH_VOLUNTARY);
-	if (!state || !khist_task_wanted(task))
+	if (!state || !khist_task_passes(task, config))
 		return;
 	if (state->switched_in_ns)
 		khist_hist_record(&oncpu_slice_hist, 0,
@@ -112,9 +113,9 @@ static __always_inline void on_switch_out(struct sched_task *state, struct task_
 
 /* @next gets the CPU at @now. */
 static __always_inline void on_switch_in(struct sched_task *state, struct task_struct *task,
-					 __u64 now)
+					 __u64 now, const struct khist_runtime_config *config)
 {
-	if (!state || !khist_task_wanted(task))
+	if (!state || !khist_task_passes(task, config))
 		return;
 	if (state->enqueued_ns)
 		khist_hist_record(&runq_latency_hist, 0,
@@ -127,16 +128,11 @@ static __always_inline void on_switch_in(struct sched_task *state, struct task_s
 	state->switched_in_ns = now;
 }
 
-static __always_inline void set_cpu_task(__u32 pid, __u32 tgid, const char *comm)
+static __always_inline struct khist_cpu_task *this_cpu_task(void)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
-	struct khist_cpu_task *slot = bpf_map_lookup_elem(&cpu_task, &cpu);
 
-	if (!slot)
-		return;
-	slot->pid = pid;
-	slot->tgid = tgid;
-	bpf_probe_read_kernel_str(slot->comm, sizeof(slot->comm), comm);
+	return bpf_map_lookup_elem(&cpu_task, &cpu);
 }
 
 static __always_inline void count_fork(void)
@@ -180,11 +176,18 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
+	const struct khist_runtime_config *config = khist_runtime();
+	struct khist_cpu_task *slot = this_cpu_task();
 	__u64 now = bpf_ktime_get_ns();
 
-	on_switch_out(state_of(prev), prev, prev_state, now);
-	on_switch_in(state_of(next), next, now);
-	set_cpu_task(next->pid, next->tgid, next->comm);
+	on_switch_out(state_of(prev), prev, prev_state, now, config);
+	on_switch_in(state_of(next), next, now, config);
+	if (slot) {
+		slot->pid = next->pid;
+		slot->tgid = next->tgid;
+		/* Typed pointer: two plain loads, no helper call. */
+		__builtin_memcpy(slot->comm, next->comm, sizeof(slot->comm));
+	}
 	return 0;
 }
 
@@ -222,11 +225,17 @@ SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
+	const struct khist_runtime_config *config = khist_runtime();
+	struct khist_cpu_task *slot = this_cpu_task();
 	__u64 now = bpf_ktime_get_ns();
 
-	on_switch_out(state_of_raw(prev), prev, prev_state, now);
-	on_switch_in(state_of_raw(next), next, now);
-	set_cpu_task(BPF_CORE_READ(next, pid), BPF_CORE_READ(next, tgid), next->comm);
+	on_switch_out(state_of_raw(prev), prev, prev_state, now, config);
+	on_switch_in(state_of_raw(next), next, now, config);
+	if (slot) {
+		slot->pid = BPF_CORE_READ(next, pid);
+		slot->tgid = BPF_CORE_READ(next, tgid);
+		bpf_probe_read_kernel_str(slot->comm, sizeof(slot->comm), next->comm);
+	}
 	return 0;
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * syscalls collector: per-syscall counts, errors and latency histograms,
- * per-process counts (bounded LRU table), errors per (syscall, errno) and
- * signals sent with kill/tkill/tgkill, from raw sys_enter/sys_exit.
+ * syscalls collector: per-syscall latency histograms (whose counts are the
+ * calls), errors per (syscall, errno), per-process counts (bounded LRU table
+ * fed through a per-CPU slot) and signals sent with kill/tkill/tgkill, from
+ * raw sys_enter/sys_exit.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -15,30 +16,21 @@
 #define NR_TKILL	200
 #define NR_TGKILL	234
 
-/* The entry time of the syscall in progress, per task. */
+/* The syscall in progress, per task: filtered at entry, measured at exit. */
+struct syscall_call {
+	__u64 start_ns;		/* 0: none being measured */
+	__u32 nr;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, __u64);
+	__type(value, struct syscall_call);
 } syscall_start SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KHIST_SYSCALL_SLOTS);
-	__type(key, __u32);
-	__type(value, struct khist_syscall_counts);
-} syscall_counts SEC(".maps");
 
 /* Latency per syscall: slot = syscall number. */
 KHIST_HISTOGRAM(syscall_latency);
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 10240);	/* set by the loader */
-	__type(key, struct khist_process_key);
-	__type(value, struct khist_process_value);
-} process_counts SEC(".maps");
 
 /*
  * Only failing calls look this up: a hash keeps it small to read, where an
@@ -50,6 +42,20 @@ struct {
 	__type(key, struct khist_errno_key);
 	__type(value, __u64);
 } syscall_errors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 10240);	/* set by the loader */
+	__type(key, struct khist_process_key);
+	__type(value, struct khist_process_value);
+} process_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct khist_process_pending);
+} process_pending SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -81,70 +87,85 @@ static __always_inline void count_signal(long nr, struct pt_regs *regs)
 SEC("raw_tp/sys_enter")
 int BPF_PROG(syscalls_enter, struct pt_regs *regs, long nr)
 {
-	__u64 *start;
+	struct syscall_call *call;
 
 	if (!khist_current_wanted())
 		return 0;
-	start = bpf_task_storage_get(&syscall_start, bpf_get_current_task_btf(), 0,
-				     BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (start)
-		*start = bpf_ktime_get_ns();
-	else
+	call = bpf_task_storage_get(&syscall_start, bpf_get_current_task_btf(), 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!call) {
 		khist_count_failure();
+		return 0;
+	}
+	call->nr = nr;
+	call->start_ns = bpf_ktime_get_ns();
 	if (nr == NR_KILL || nr == NR_TKILL || nr == NR_TGKILL)
 		count_signal(nr, regs);
 	return 0;
 }
 
-static __always_inline void count_process(bool failed)
+/* Moves a CPU's pending counts into the table (a new process got the CPU). */
+static __always_inline void flush_process(struct khist_process_pending *pending)
 {
-	struct khist_process_key key = { .tgid = bpf_get_current_pid_tgid() >> 32 };
-	struct khist_process_value *value, fresh = {};
+	struct khist_process_key key = { .tgid = pending->tgid };
+	struct khist_process_value *value;
 
 	value = bpf_map_lookup_elem(&process_counts, &key);
-	if (!value) {
-		bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
-		bpf_map_update_elem(&process_counts, &key, &fresh, BPF_NOEXIST);
+	if (value) {
+		__sync_fetch_and_add(&value->syscalls, pending->value.syscalls);
+		__sync_fetch_and_add(&value->errors, pending->value.errors);
+	} else if (bpf_map_update_elem(&process_counts, &key, &pending->value, BPF_NOEXIST)) {
+		/* Another CPU created it meanwhile, or the table is full. */
 		value = bpf_map_lookup_elem(&process_counts, &key);
-		if (!value) {
+		if (value) {
+			__sync_fetch_and_add(&value->syscalls, pending->value.syscalls);
+			__sync_fetch_and_add(&value->errors, pending->value.errors);
+		} else {
 			khist_count_failure();
-			return;
 		}
 	}
-	__sync_fetch_and_add(&value->syscalls, 1);
+}
+
+static __always_inline void count_process(bool failed)
+{
+	__u32 zero = 0, tgid = bpf_get_current_pid_tgid() >> 32;
+	struct khist_process_pending *pending;
+
+	pending = bpf_map_lookup_elem(&process_pending, &zero);
+	if (!pending)
+		return;
+	if (pending->tgid != tgid) {
+		if (pending->tgid)
+			flush_process(pending);
+		pending->tgid = tgid;
+		pending->value.syscalls = 0;
+		pending->value.errors = 0;
+		bpf_get_current_comm(pending->value.comm, sizeof(pending->value.comm));
+	}
+	pending->value.syscalls += 1;
 	if (failed)
-		__sync_fetch_and_add(&value->errors, 1);
+		pending->value.errors += 1;
 }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(syscalls_exit, struct pt_regs *regs, long ret)
 {
-	struct khist_syscall_counts *counts;
-	__u64 *start, latency = 0;
-	__u32 nr;
+	struct syscall_call *call;
+	__u64 latency;
 
-	if (!khist_current_wanted())
+	/* Filtered at entry: an unwanted task has no start time. */
+	call = bpf_task_storage_get(&syscall_start, bpf_get_current_task_btf(), 0, 0);
+	if (!call || !call->start_ns)
 		return 0;
-	/* Only syscalls whose entry was seen: no half-measured latencies. */
-	start = bpf_task_storage_get(&syscall_start, bpf_get_current_task_btf(), 0, 0);
-	if (!start || !*start)
-		return 0;
-	latency = bpf_ktime_get_ns() - *start;
-	*start = 0;
-	nr = BPF_CORE_READ(regs, orig_ax);
-	if (nr >= KHIST_SYSCALL_SLOTS)
+	latency = bpf_ktime_get_ns() - call->start_ns;
+	call->start_ns = 0;
+	if (call->nr >= KHIST_SYSCALL_SLOTS)
 		return 0;
 
-	counts = bpf_map_lookup_elem(&syscall_counts, &nr);
-	if (counts) {
-		counts->calls += 1;
-		if (ret < 0)
-			counts->errors += 1;
-	}
-	khist_hist_record(&syscall_latency_hist, nr, latency);
+	khist_hist_record(&syscall_latency_hist, call->nr, latency);
 	count_process(ret < 0);
 	if (ret < 0) {
-		struct khist_errno_key key = { .syscall = nr, .error = -ret };
+		struct khist_errno_key key = { .syscall = call->nr, .error = -ret };
 		__u64 one = 1, *count = bpf_map_lookup_elem(&syscall_errors, &key);
 
 		if (count)

@@ -37,16 +37,9 @@ struct {
 	__type(value, struct vfs_call);
 } vfs_calls SEC(".maps");
 
-/* slot = enum khist_vfs_op */
+/* slot = enum khist_vfs_op; calls, bytes and errors derive from these two. */
 KHIST_HISTOGRAM(vfs_latency);
 KHIST_HISTOGRAM(vfs_size);
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KHIST_VFS_OPS);
-	__type(key, __u32);
-	__type(value, struct khist_vfs_counts);
-} vfs_counts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -55,100 +48,144 @@ struct {
 	__type(value, struct khist_file_value);
 } file_table SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct khist_file_pending);
+} file_pending SEC(".maps");
+
 static __always_inline void record_call(__u32 op, __s64 ret, __u64 latency)
 {
-	struct khist_vfs_counts *counts = bpf_map_lookup_elem(&vfs_counts, &op);
-
-	if (counts) {
-		counts->calls += 1;
-		if (ret >= 0)
-			counts->bytes += ret;
-		else
-			counts->errors += 1;
-	}
 	khist_hist_record(&vfs_latency_hist, op, latency);
 	if (ret >= 0)
 		khist_hist_record(&vfs_size_hist, op, ret);
 }
 
-static __always_inline void account_file(struct khist_file_value *value, __u32 op, __s64 ret)
+static __always_inline void add_counts(struct khist_file_value *to, const struct khist_file_value *from)
+{
+	__sync_fetch_and_add(&to->reads, from->reads);
+	__sync_fetch_and_add(&to->writes, from->writes);
+	__sync_fetch_and_add(&to->read_bytes, from->read_bytes);
+	__sync_fetch_and_add(&to->write_bytes, from->write_bytes);
+}
+
+/* Moves a CPU's pending counts into the file table: the CPU saw another file. */
+static __always_inline void flush_file(struct khist_file_pending *pending)
+{
+	struct khist_file_value *value = bpf_map_lookup_elem(&file_table, &pending->key);
+
+	if (value) {
+		add_counts(value, &pending->value);
+	} else if (bpf_map_update_elem(&file_table, &pending->key, &pending->value, BPF_NOEXIST)) {
+		value = bpf_map_lookup_elem(&file_table, &pending->key);
+		if (value)
+			add_counts(value, &pending->value);
+		else
+			khist_count_failure();
+	}
+}
+
+/*
+ * The per-CPU slot for (@file, @inode) of the current process. When it held
+ * another file, that one is flushed and *@fresh tells the caller to fill in
+ * the key and the name: copied once per change of file, never per event.
+ */
+static __always_inline struct khist_file_pending *file_slot(__u64 file, __u64 inode, bool *fresh)
+{
+	__u32 zero = 0, tgid = bpf_get_current_pid_tgid() >> 32;
+	struct khist_file_pending *pending = bpf_map_lookup_elem(&file_pending, &zero);
+
+	*fresh = false;
+	if (!pending)
+		return NULL;
+	if (pending->file == file && pending->inode == inode && pending->key.tgid == tgid)
+		return pending;
+	if (pending->file)
+		flush_file(pending);
+	__builtin_memset(&pending->value, 0, sizeof(pending->value));
+	pending->file = file;
+	pending->inode = inode;
+	pending->key.tgid = tgid;
+	bpf_get_current_comm(pending->value.comm, sizeof(pending->value.comm));
+	*fresh = true;
+	return pending;
+}
+
+static __always_inline void count_file(struct khist_file_pending *pending, __u32 op, __s64 ret)
 {
 	__u64 bytes = ret > 0 ? ret : 0;
 
 	if (op == KHIST_VFS_READ) {
-		__sync_fetch_and_add(&value->reads, 1);
-		__sync_fetch_and_add(&value->read_bytes, bytes);
+		pending->value.reads += 1;
+		pending->value.read_bytes += bytes;
 	} else {
-		__sync_fetch_and_add(&value->writes, 1);
-		__sync_fetch_and_add(&value->write_bytes, bytes);
+		pending->value.writes += 1;
+		pending->value.write_bytes += bytes;
 	}
 }
 
-static __always_inline struct khist_file_value *
-file_entry(struct khist_file_key *key, struct file *file, bool *created)
-{
-	struct khist_file_value *value;
-
-	*created = false;
-	key->ino = BPF_CORE_READ(file, f_inode, i_ino);
-	key->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-	key->tgid = bpf_get_current_pid_tgid() >> 32;
-	value = bpf_map_lookup_elem(&file_table, key);
-	*created = !value;
-	return value;
-}
-
-/* Names are copied once, when a file enters the table: never per event. */
+/* Modes whose file pointer is not typed: every field through probe reads. */
 static __always_inline void track_file_by_name(__u32 op, struct file *file, __s64 ret)
 {
-	struct khist_file_value *value, fresh = {};
-	struct khist_file_key key = {};
-	const unsigned char *name;
-	bool created;
+	struct khist_file_pending *pending;
+	struct inode *inode;
+	bool fresh;
 
 	if (!track_files || !file)
 		return;
-	value = file_entry(&key, file, &created);
-	if (created) {
-		bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
-		fresh.kind = khist_classify_file(BPF_CORE_READ(file, f_inode, i_mode),
-						 BPF_CORE_READ(file, f_inode, i_sb, s_magic));
-		name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
-		bpf_probe_read_kernel_str(fresh.name, sizeof(fresh.name), name);
-		bpf_map_update_elem(&file_table, &key, &fresh, BPF_NOEXIST);
-		value = bpf_map_lookup_elem(&file_table, &key);
+	inode = BPF_CORE_READ(file, f_inode);
+	pending = file_slot((__u64)file, (__u64)inode, &fresh);
+	if (!pending)
+		return;
+	if (fresh) {
+		pending->key.ino = BPF_CORE_READ(inode, i_ino);
+		pending->key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		pending->value.kind = khist_classify_file(BPF_CORE_READ(inode, i_mode),
+							  BPF_CORE_READ(inode, i_sb, s_magic));
+		bpf_probe_read_kernel_str(pending->value.name, sizeof(pending->value.name),
+					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
 	}
-	if (value)
-		account_file(value, op, ret);
-	else
-		khist_count_failure();
+	count_file(pending, op, ret);
+}
+
+/* fentry and glue: a typed file pointer, read with plain loads. */
+static __always_inline void track_typed_file(__u32 op, struct file *file, __s64 ret, bool glue)
+{
+	struct khist_file_pending *pending;
+	struct inode *inode;
+	bool fresh;
+
+	if (!track_files || !file)
+		return;
+	inode = file->f_inode;
+	pending = file_slot((__u64)file, (__u64)inode, &fresh);
+	if (!pending)
+		return;
+	if (fresh && inode) {
+		pending->key.ino = inode->i_ino;
+		pending->key.dev = inode->i_sb->s_dev;
+		if (glue) {
+			pending->value.kind = khist_file_kind(file);
+			pending->value.name_is_path = khist_file_path(file, pending->value.name,
+								      sizeof(pending->value.name)) >= 0;
+		} else {
+			pending->value.kind = khist_classify_file(inode->i_mode, inode->i_sb->s_magic);
+			bpf_probe_read_kernel_str(pending->value.name, sizeof(pending->value.name),
+						  file->f_path.dentry->d_name.name);
+		}
+	}
+	count_file(pending, op, ret);
 }
 
 /* glue: the module measured the latency; its kfuncs name the file. */
 
 static __always_inline void glue_event(__u32 op, struct file *file, __s64 ret, __u64 latency)
 {
-	struct khist_file_value *value, fresh = {};
-	struct khist_file_key key = {};
-	bool created;
-
 	if (!khist_current_wanted())
 		return;
 	record_call(op, ret, latency);
-	if (!track_files || !file)
-		return;
-	value = file_entry(&key, file, &created);
-	if (created) {
-		bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
-		fresh.kind = khist_file_kind(file);
-		fresh.name_is_path = khist_file_path(file, fresh.name, sizeof(fresh.name)) >= 0;
-		bpf_map_update_elem(&file_table, &key, &fresh, BPF_NOEXIST);
-		value = bpf_map_lookup_elem(&file_table, &key);
-	}
-	if (value)
-		account_file(value, op, ret);
-	else
-		khist_count_failure();
+	track_typed_file(op, file, ret, true);
 }
 
 SEC("tp_btf/khist_vfs_read")
@@ -209,6 +246,17 @@ static __always_inline void file_call_exit(__u32 op, __s64 ret)
 	track_file_by_name(op, (struct file *)call->file, ret);
 }
 
+/* fexit has the file as a typed argument. */
+static __always_inline void typed_call_exit(__u32 op, struct file *file, __s64 ret)
+{
+	__u64 latency;
+
+	if (!call_exit(op, &latency))
+		return;
+	record_call(op, ret, latency);
+	track_typed_file(op, file, ret, false);
+}
+
 SEC("fentry/vfs_read")
 int BPF_PROG(vfs_read_fentry, struct file *file)
 {
@@ -219,7 +267,7 @@ int BPF_PROG(vfs_read_fentry, struct file *file)
 SEC("fexit/vfs_read")
 int BPF_PROG(vfs_read_fexit, struct file *file, char *buf, size_t count, loff_t *pos, ssize_t ret)
 {
-	file_call_exit(KHIST_VFS_READ, ret);
+	typed_call_exit(KHIST_VFS_READ, file, ret);
 	return 0;
 }
 
@@ -234,7 +282,7 @@ SEC("fexit/vfs_write")
 int BPF_PROG(vfs_write_fexit, struct file *file, const char *buf, size_t count, loff_t *pos,
 	     ssize_t ret)
 {
-	file_call_exit(KHIST_VFS_WRITE, ret);
+	typed_call_exit(KHIST_VFS_WRITE, file, ret);
 	return 0;
 }
 

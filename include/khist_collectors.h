@@ -71,11 +71,11 @@ struct khist_runtime_config {
 	__u32 tgid;		/* 0: every process */
 };
 
-/* syscalls collector */
-struct khist_syscall_counts {
-	__u64 calls;
-	__u64 errors;
-};
+/*
+ * syscalls collector. Calls per syscall are the counts of its latency
+ * histogram, errors per syscall the sum of its errno counts: no map of
+ * their own to update on every call.
+ */
 
 struct khist_process_key {
 	__u32 tgid;
@@ -85,6 +85,18 @@ struct khist_process_value {
 	char comm[KHIST_COMM_LEN];
 	__u64 syscalls;
 	__u64 errors;
+};
+
+/*
+ * Per-process counts pile up in a per-CPU slot for the process the CPU ran
+ * last and go to the table when the CPU moves on to another process: one
+ * array lookup per syscall instead of a hash lookup. Readers add the slots
+ * to the table.
+ */
+struct khist_process_pending {
+	__u32 tgid;			/* 0: empty */
+	__u32 reserved;
+	struct khist_process_value value;
 };
 
 struct khist_signal_key {
@@ -106,7 +118,11 @@ struct khist_cpu_task {
 	char comm[KHIST_COMM_LEN];
 };
 
-/* vfs collector: slot 0 read, slot 1 write */
+/*
+ * vfs collector: slot 0 read, slot 1 write. Calls are the counts of the
+ * latency histogram, bytes the sum of the size histogram (which only
+ * successful calls enter), errors the difference of the two counts.
+ */
 enum khist_vfs_op {
 	KHIST_VFS_READ,
 	KHIST_VFS_WRITE,
@@ -134,6 +150,14 @@ struct khist_file_value {
 	__u64 writes;
 	__u64 read_bytes;
 	__u64 write_bytes;
+};
+
+/* The file each CPU saw last, with counts not yet in the file table (see above). */
+struct khist_file_pending {
+	__u64 file;			/* struct file * and struct inode * it was seen */
+	__u64 inode;			/* with: identity only, never dereferenced */
+	struct khist_file_key key;
+	struct khist_file_value value;
 };
 
 #endif /* KHIST_COLLECTORS_H */

@@ -22,8 +22,8 @@ static void test_counts(void)
 
 	for (int i = 0; i < CALLS; i++)
 		syscall(SYS_getppid);
-	calls = pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, SYS_getppid, 0);
-	errors = pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, SYS_getppid, 1);
+	calls = syscall_count(SYS_getppid, false);
+	errors = syscall_count(SYS_getppid, true);
 	latency_count = hist_total("syscall_latency", SYS_getppid, 0);
 	latency_sum = hist_total("syscall_latency", SYS_getppid, 1);
 	EXPECT(ok, calls >= CALLS && calls <= CALLS + SLACK, "getppid count %llu for %d calls",
@@ -64,7 +64,7 @@ static void test_process_table(void)
 {
 	struct reader_table table;
 	bool ok = true, found = false;
-	int err = reader_table(test_root(), "syscalls", "process_counts", &table);
+	int err = reader_processes(test_root(), &table);
 
 	EXPECT(ok, err == 0, "reading: %s", reader_error());
 	for (unsigned int i = 0; !err && i < table.count; i++) {
@@ -147,7 +147,7 @@ static void test_cli_views(void)
 	bool ok = true;
 	int status;
 
-	calls = pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, SYS_getppid, 0);
+	calls = syscall_count(SYS_getppid, false);
 	snprintf(args, sizeof(args), "hist syscall_latency --slot getppid --json --pin-root %s",
 		 test_root());
 	status = run_khist(args, output, sizeof(output));

@@ -48,15 +48,18 @@ static void observe(int fd, unsigned int precision, struct observed *seen)
 	struct stat st;
 
 	memset(seen, 0, sizeof(*seen));
-	seen->read_calls = pinned_percpu("vfs", "vfs_counts", KHIST_VFS_OPS, 3, KHIST_VFS_READ, 0);
-	seen->read_bytes = pinned_percpu("vfs", "vfs_counts", KHIST_VFS_OPS, 3, KHIST_VFS_READ, 1);
-	seen->read_errors = pinned_percpu("vfs", "vfs_counts", KHIST_VFS_OPS, 3, KHIST_VFS_READ, 2);
-	seen->write_calls = pinned_percpu("vfs", "vfs_counts", KHIST_VFS_OPS, 3, KHIST_VFS_WRITE, 0);
-	seen->write_bytes = pinned_percpu("vfs", "vfs_counts", KHIST_VFS_OPS, 3, KHIST_VFS_WRITE, 1);
+	struct khist_vfs_counts counts[KHIST_VFS_OPS] = {};
+
+	reader_vfs_counts(test_root(), counts);
+	seen->read_calls = counts[KHIST_VFS_READ].calls;
+	seen->read_bytes = counts[KHIST_VFS_READ].bytes;
+	seen->read_errors = counts[KHIST_VFS_READ].errors;
+	seen->write_calls = counts[KHIST_VFS_WRITE].calls;
+	seen->write_bytes = counts[KHIST_VFS_WRITE].bytes;
 	seen->size_bucket = hist_bucket("vfs_size", KHIST_VFS_READ, khist_hist_index(READ_SIZE, precision));
 	seen->latency_samples = hist_total("vfs_latency", KHIST_VFS_READ, 0);
 	fstat(fd, &st);
-	if (reader_table(test_root(), "vfs", "file_table", &table))
+	if (reader_files(test_root(), &table))
 		return;
 	for (unsigned int i = 0; i < table.count; i++) {
 		const struct khist_file_key *key = (const struct khist_file_key *)table.keys + i;

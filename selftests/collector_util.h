@@ -70,6 +70,16 @@ static inline __u64 pinned_percpu(const char *collector, const char *map, unsign
 	return value;
 }
 
+/* Calls (@errors false) or errors of one syscall, as the reader derives them. */
+static inline __u64 syscall_count(unsigned int nr, bool errors)
+{
+	__u64 calls[KHIST_SYSCALL_SLOTS], failures[KHIST_SYSCALL_SLOTS];
+
+	if (reader_syscall_counts(test_root(), calls, failures))
+		return 0;
+	return errors ? failures[nr] : calls[nr];
+}
+
 /* Count (@word 0) or sum (1) of one slot of a histogram, as the reader sums it. */
 static inline __u64 hist_total(const char *histogram, unsigned int slot, int word)
 {

@@ -31,7 +31,7 @@ static __u64 total_syscalls(void)
 	__u64 total = 0;
 
 	for (unsigned int nr = 0; nr < KHIST_SYSCALL_SLOTS; nr++)
-		total += pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, nr, 0);
+		total += syscall_count(nr, false);
 	return total;
 }
 
@@ -67,14 +67,14 @@ static void test_survives_loader_exit(void)
 
 static void test_reload_reuses(void)
 {
-	__u32 id = map_id("syscalls", "syscall_counts");
+	__u32 id = map_id("syscalls", "syscall_latency_hist");
 	__u64 before = total_syscalls();
 	bool ok = true;
 	int status = khist("load syscalls", NULL);
 
 	EXPECT(ok, status == 0, "reload: %d %s", status, output);
-	EXPECT(ok, id && map_id("syscalls", "syscall_counts") == id, "map id %u -> %u", id,
-	       map_id("syscalls", "syscall_counts"));
+	EXPECT(ok, id && map_id("syscalls", "syscall_latency_hist") == id, "map id %u -> %u", id,
+	       map_id("syscalls", "syscall_latency_hist"));
 	EXPECT(ok, total_syscalls() >= before, "counts went back from %llu", (unsigned long long)before);
 	ktap_test_result(ok, "reload_reuses_the_pinned_maps");
 }
@@ -160,7 +160,7 @@ static void test_owner_mode(void)
 	}
 	status = khist("load syscalls --pin-mode 0640 --pin-group nogroup", NULL);
 	EXPECT(ok, status == 0, "load: %s", output);
-	snprintf(path, sizeof(path), "%s/syscalls/syscall_counts", test_root());
+	snprintf(path, sizeof(path), "%s/syscalls/syscall_latency_hist", test_root());
 	EXPECT(ok, stat(path, &st) == 0 && (st.st_mode & 07777) == 0640 && st.st_gid == group->gr_gid &&
 		   st.st_uid == 0, "%s: mode %o gid %u", path, st.st_mode & 07777, st.st_gid);
 	snprintf(path, sizeof(path), "%s/syscalls", test_root());
@@ -179,16 +179,16 @@ static void test_runtime_filter(void)
 	snprintf(pid, sizeof(pid), "%d", getppid());	/* a process that makes no getppid() calls */
 	status = khist("filter --pid %s", pid);
 	EXPECT(ok, status == 0, "filter: %d %s", status, output);
-	before = pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, SYS_getppid, 0);
+	before = syscall_count(SYS_getppid, false);
 	for (int i = 0; i < 1000; i++)
 		syscall(SYS_getppid);
-	after = pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, SYS_getppid, 0);
+	after = syscall_count(SYS_getppid, false);
 	EXPECT(ok, after == before, "filtered-out calls counted: %llu -> %llu",
 	       (unsigned long long)before, (unsigned long long)after);
 	status = khist("filter --pid 0", NULL);
 	for (int i = 0; i < 1000; i++)
 		syscall(SYS_getppid);
-	after = pinned_percpu("syscalls", "syscall_counts", KHIST_SYSCALL_SLOTS, 2, SYS_getppid, 0);
+	after = syscall_count(SYS_getppid, false);
 	EXPECT(ok, status == 0 && after >= before + 1000, "after clearing the filter: %llu -> %llu",
 	       (unsigned long long)before, (unsigned long long)after);
 	ktap_test_result(ok, "run_time_pid_filter");
