@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * floor SET: attaches the empty programs of SET, prints "attached", and
- * holds them until SIGTERM or SIGINT. Sets: syscalls, sched, read-syscalls,
+ * holds them until SIGTERM or SIGINT. Sets: syscalls, syscalls-timed, sched, read-syscalls,
  * read-fentry, read-kprobe, read-glue.
  */
 #include <errno.h>
