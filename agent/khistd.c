@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -289,6 +290,13 @@ int main(int argc, char **argv)
 	sigset_t signals;
 	uint64_t watchdog_usec = 0;
 
+	/*
+	 * A small resident set for a daemon on every host: pages are rendered
+	 * in buffers that get mmapped and returned whole, and the HTTP threads
+	 * share the main heap instead of growing arenas of their own.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_ARENA_MAX, 1);
 	under_systemd = getenv("NOTIFY_SOCKET") || getenv("JOURNAL_STREAM");
 	if (parse_arguments(argc, argv, &listen, &check_only))
 		return 2;
@@ -341,6 +349,8 @@ int main(int argc, char **argv)
 			       strerror(errno));
 	}
 	bind_module_statistics();
+	/* Loading parsed the kernel's BTF: give that memory back. */
+	malloc_trim(0);
 
 	/* Signals are taken synchronously by this thread only. */
 	sigemptyset(&signals);

@@ -316,17 +316,22 @@ int BPF_KRETPROBE(vfs_write_kretprobe, ssize_t ret)
 
 /* syscalls: the fd is resolved to its file when the call returns. */
 
+/*
+ * The task pointer is typed, so the walk to the fd table is plain loads;
+ * only the slot of the array needs a probe read. The file comes back cast to
+ * its type (read-only), so its fields are plain loads too.
+ */
 static __always_inline struct file *file_of_fd(__u64 fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds, *file = NULL;
+	struct files_struct *files = task->files;
+	struct fdtable *fdt = files ? files->fdt : NULL;
+	struct file *file = NULL;
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-	return file;
+	bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]);
+	return file ? bpf_core_cast(file, struct file) : NULL;
 }
 
 static __always_inline void syscall_exit(__u32 op, __s64 ret)
@@ -339,7 +344,7 @@ static __always_inline void syscall_exit(__u32 op, __s64 ret)
 		return;
 	record_call(op, ret, latency);
 	if (track_files)
-		track_file_by_name(op, file_of_fd(call->file), ret);
+		track_typed_file(op, file_of_fd(call->file), ret, false);
 }
 
 #define SYSCALL_PAIR(name, op)							\
