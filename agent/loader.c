@@ -133,20 +133,39 @@ static int set_rodata(struct bpf_object *obj, const char *name, const void *valu
 	return -ENOENT;
 }
 
-/* The cgroup v2 id (its inode number) and depth of a cgroup directory. */
+/*
+ * The cgroup v2 id (its inode number) and depth of a cgroup directory: its
+ * level below the cgroup2 mount (found in /proc/self/mounts; hosts mount it
+ * at /sys/fs/cgroup or, with the v1 hierarchies, at /sys/fs/cgroup/unified).
+ */
 static int cgroup_identity(const char *path, __u64 *id, __u32 *level)
 {
-	char resolved[PATH_MAX];
+	char resolved[PATH_MAX], line[PATH_MAX + 256], mount_point[PATH_MAX] = "";
 	const char *rest;
 	struct stat st;
+	FILE *mounts;
 
 	if (!realpath(path, resolved) || stat(resolved, &st))
 		return fail(-errno, "cgroup %s: %s", path, strerror(errno));
-	if (!S_ISDIR(st.st_mode) || strncmp(resolved, "/sys/fs/cgroup", 14))
-		return fail(-EINVAL, "cgroup %s: not a directory under /sys/fs/cgroup", path);
+	mounts = fopen("/proc/self/mounts", "r");
+	while (mounts && fgets(line, sizeof(line), mounts)) {
+		char dir[PATH_MAX], type[64];
+		size_t len;
+
+		if (sscanf(line, "%*s %4095s %63s", dir, type) != 2 || strcmp(type, "cgroup2"))
+			continue;
+		len = strlen(dir);
+		if (!strncmp(resolved, dir, len) && (resolved[len] == '/' || !resolved[len]) &&
+		    len > strlen(mount_point))
+			snprintf(mount_point, sizeof(mount_point), "%s", dir);
+	}
+	if (mounts)
+		fclose(mounts);
+	if (!S_ISDIR(st.st_mode) || !mount_point[0])
+		return fail(-EINVAL, "cgroup %s: not a directory of a cgroup v2 hierarchy", path);
 	*id = st.st_ino;
 	*level = 0;
-	for (rest = resolved + 14; *rest; rest++)
+	for (rest = resolved + strlen(mount_point); *rest; rest++)
 		if (*rest == '/' && rest[1])
 			(*level)++;
 	return 0;

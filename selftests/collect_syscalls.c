@@ -4,7 +4,9 @@
  * counts, latency histogram totals, per-process table, errors per errno,
  * signals, and the CLI views of the same numbers.
  */
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <json-c/json.h>
 
@@ -177,13 +179,80 @@ static void test_cli_views(void)
 	ktap_test_result(ok, "cli_hist_json_and_top_agree");
 }
 
+/* A cgroup v2 filter counts the tasks in that cgroup, and none outside it. */
+static void test_cgroup_filter(void)
+{
+	char mount_point[256] = "", line[512], dir[320], procs[340], root[96], pid[16];
+	__u64 calls[KHIST_SYSCALL_SLOTS], errors[KHIST_SYSCALL_SLOTS];
+	struct loader_options options;
+	enum khist_attach_mode mode;
+	int go[2], status, fd, err;
+	bool ok = true;
+	FILE *mounts = fopen("/proc/self/mounts", "r");
+	pid_t child;
+
+	while (mounts && fgets(line, sizeof(line), mounts)) {
+		char where[256], type[32];
+
+		if (sscanf(line, "%*s %255s %31s", where, type) == 2 && !strcmp(type, "cgroup2"))
+			snprintf(mount_point, sizeof(mount_point), "%s", where);
+	}
+	if (mounts)
+		fclose(mounts);
+	snprintf(dir, sizeof(dir), "%s/khist-test-%d", mount_point, getpid());
+	if (!mount_point[0] || mkdir(dir, 0755)) {
+		ktap_test_skip("cgroup_filter", "no writable cgroup v2 hierarchy");
+		return;
+	}
+	if (pipe(go))
+		ktap_exit_fail("pipe");
+	child = fork();
+	if (child == 0) {
+		char byte;
+
+		if (read(go[0], &byte, 1) != 1)
+			_exit(1);
+		for (int i = 0; i < 3000; i++)
+			syscall(SYS_getppid);
+		_exit(0);
+	}
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d", child);
+	fd = open(procs, O_WRONLY);
+	if (fd < 0 || write(fd, pid, strlen(pid)) < 0) {
+		ktap_test_skip("cgroup_filter", "cannot move a process into %s: %s", dir, strerror(errno));
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		rmdir(dir);
+		return;
+	}
+	close(fd);
+	snprintf(root, sizeof(root), "%s-cgroup", test_root());
+	loader_default_options(&options);
+	options.pin_root = root;
+	options.filter_cgroup = dir;
+	err = loader_load(catalog_find_collector("syscalls"), &options, &mode);
+	EXPECT(ok, err == 0, "load with --cgroup: %s", loader_error());
+	for (int i = 0; i < 2000; i++)
+		syscall(SYS_getppid);	/* outside the cgroup: not counted */
+	if (write(go[1], "g", 1) != 1 || waitpid(child, &status, 0) != child)
+		ok = false;
+	EXPECT(ok, reader_syscall_counts(root, calls, errors) == 0, "reading: %s", reader_error());
+	EXPECT(ok, calls[SYS_getppid] == 3000, "getppid counted %llu times, the cgroup made 3000",
+	       (unsigned long long)calls[SYS_getppid]);
+	loader_unload(root, catalog_find_collector("syscalls"));
+	rmdir(root);
+	rmdir(dir);
+	ktap_test_result(ok, "cgroup_filter");
+}
+
 int main(void)
 {
 	struct loader_options options;
 
 	ktap_print_header();
 	require_root_or_skip();
-	ktap_set_plan(6);
+	ktap_set_plan(7);
 	loader_default_options(&options);
 	options.filter_tgid = getpid();
 	load_or_fail("syscalls", &options);
@@ -194,6 +263,7 @@ int main(void)
 	test_errors();
 	test_signals();
 	test_cli_views();
+	test_cgroup_filter();
 
 	unload_all();
 	ktap_finished();
