@@ -29,10 +29,7 @@ static const struct catalog_mode vfs_modes[] = {
 				 "vfs_write_fexit" } },
 	{ KHIST_ATTACH_KPROBE, { "vfs_read_kprobe", "vfs_read_kretprobe", "vfs_write_kprobe",
 				 "vfs_write_kretprobe" } },
-	{ KHIST_ATTACH_SYSCALLS, { "read_enter", "read_exit", "pread64_enter", "pread64_exit",
-				   "readv_enter", "readv_exit", "preadv_enter", "preadv_exit",
-				   "write_enter", "write_exit", "pwrite64_enter", "pwrite64_exit",
-				   "writev_enter", "writev_exit", "pwritev_enter", "pwritev_exit" } },
+	{ KHIST_ATTACH_SYSCALLS, { "vfs_sys_enter", "vfs_sys_exit" } },
 };
 
 const struct catalog_collector catalog_collectors[] = {

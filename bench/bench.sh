@@ -3,7 +3,8 @@
 # the floor (empty programs on the same attach points) and the tools people
 # run by hand (libbpf-tools, bpftrace), measured interleaved in one run; then
 # khistd's own cost; then, in the test VM, the vfs attach modes side by side.
-# Writes build/bench/results.md. Environment: BENCH_ROUNDS (5), BENCH_VM (1).
+# Writes build/bench/results.md. Environment: BENCH_ROUNDS (5), BENCH_VM (1),
+# BENCH_WORKLOADS (all: getppid pingpong read-zero read-file), BENCH_AGENT (1).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build
@@ -33,12 +34,12 @@ declare -A workload_cmd=(
 	[read-file]="$bin/workload read-file $cached 1000000"
 )
 declare -A conditions=(
-	[getppid]="none floor-syscalls floor-syscalls-timed khist-syscalls khist-all syscount syscount-L bpftrace-count"
+	[getppid]="none floor-syscalls floor-syscalls-clock floor-syscalls-timed khist-syscalls khist-all syscount syscount-L bpftrace-count"
 	[pingpong]="none floor-sched khist-sched khist-all runqlat cpudist offcputime bpftrace-runqlat"
-	[read-zero]="none floor-read-syscalls khist-vfs khist-all bpftrace-readlat"
-	[read-file]="none floor-read-syscalls khist-vfs khist-all bpftrace-readlat"
+	[read-zero]="none floor-syscalls floor-read-syscalls khist-vfs khist-all bpftrace-readlat"
+	[read-file]="none floor-syscalls floor-read-syscalls khist-vfs khist-all bpftrace-readlat"
 )
-workloads="getppid pingpong read-zero read-file"
+workloads=${BENCH_WORKLOADS:-getppid pingpong read-zero read-file}
 
 declare -A bpftrace_program=(
 	[bpftrace-count]='tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }'
@@ -148,6 +149,7 @@ target() {	# target LABEL WORKLOAD KHIST PEER LIMIT
 	echo "| ratio | measured | target | |"
 	echo "|---|---:|---:|---|"
 	target "syscalls collector / floor (getppid)" getppid khist-syscalls floor-syscalls 1.5
+	target "clock floor / syscount -L (getppid): the least any latency collector costs" getppid floor-syscalls-clock syscount-L 0.4
 	target "syscalls collector / timed floor (getppid)" getppid khist-syscalls floor-syscalls-timed 1.5
 	target "syscalls collector / syscount -L" getppid khist-syscalls syscount-L 0.4
 	target "syscalls collector / syscount" getppid khist-syscalls syscount 1.0
@@ -155,10 +157,12 @@ target() {	# target LABEL WORKLOAD KHIST PEER LIMIT
 	target "sched collector / floor (pingpong)" pingpong khist-sched floor-sched 2.0
 	target "vfs (syscalls mode) / bpftrace read hist (/dev/zero)" read-zero khist-vfs bpftrace-readlat 0.25
 	target "vfs (syscalls mode) / bpftrace read hist (cached file)" read-file khist-vfs bpftrace-readlat 0.25
-	target "vfs (syscalls mode) / floor (/dev/zero)" read-zero khist-vfs floor-read-syscalls 2.0
+	target "vfs (syscalls mode) / floor (/dev/zero)" read-zero khist-vfs floor-syscalls 2.0
 } > "$out/targets.md"
 
-"$top/bench/agent_bench.sh" > "$out/agent.md" || echo "bench: agent benchmark failed" >&2
+if [ "${BENCH_AGENT:-1}" = 1 ]; then
+	"$top/bench/agent_bench.sh" > "$out/agent.md" || echo "bench: agent benchmark failed" >&2
+fi
 if [ "${BENCH_VM:-1}" = 1 ]; then
 	"$top/bench/vm_bench.sh" > "$out/vm.md" || echo "bench: VM benchmark failed" >&2
 fi

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * floor SET: attaches the empty programs of SET, prints "attached", and
- * holds them until SIGTERM or SIGINT. Sets: syscalls, syscalls-timed, sched, read-syscalls,
- * read-fentry, read-kprobe, read-glue.
+ * holds them until SIGTERM or SIGINT. Sets: syscalls, syscalls-clock,
+ * syscalls-timed, sched, read-syscalls, read-fentry, read-kprobe, read-glue.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,6 +18,7 @@ static const struct {
 	const char *programs[4];
 } sets[] = {
 	{ "syscalls", { "floor_sys_enter", "floor_sys_exit" } },
+	{ "syscalls-clock", { "floor_clock_sys_enter", "floor_clock_sys_exit" } },
 	{ "syscalls-timed", { "floor_timed_sys_enter", "floor_timed_sys_exit" } },
 	{ "sched", { "floor_sched_switch", "floor_sched_wakeup", "floor_sched_wakeup_new" } },
 	{ "read-syscalls", { "floor_read_enter", "floor_read_exit" } },
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], sets[i].set))
 			chosen = i;
 	if (chosen < 0) {
-		fprintf(stderr, "usage: floor syscalls|syscalls-timed|sched|read-syscalls|read-fentry|read-kprobe|read-glue\n");
+		fprintf(stderr, "usage: floor syscalls|syscalls-clock|syscalls-timed|sched|read-syscalls|read-fentry|read-kprobe|read-glue\n");
 		return 2;
 	}
 	libbpf_set_print(no_print);

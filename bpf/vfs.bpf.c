@@ -7,9 +7,10 @@
  *             for the file kind and full path
  *   fentry    fentry/fexit on vfs_read/vfs_write
  *   kprobe    kprobe/kretprobe on vfs_read/vfs_write
- *   syscalls  the read/write-family syscall tracepoints (read, pread64,
- *             readv, preadv and their write twins): an approximation of
- *             vfs_read/vfs_write that misses in-kernel callers
+ *   syscalls  the syscall tracepoints sys_enter/sys_exit, kept for the read and write
+ *             families (read, pread64, readv, preadv, preadv2 and their
+ *             write twins): an approximation of vfs_read/vfs_write that
+ *             misses in-kernel callers
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -347,27 +348,64 @@ static __always_inline void syscall_exit(__u32 op, __s64 ret)
 		track_typed_file(op, file_of_fd(call->file), ret, false);
 }
 
-#define SYSCALL_PAIR(name, op)							\
-SEC("tp/syscalls/sys_enter_" #name)						\
-int name##_enter(struct trace_event_raw_sys_enter *ctx)				\
-{										\
-	call_enter(op, ctx->args[0]);						\
-	return 0;								\
-}										\
-SEC("tp/syscalls/sys_exit_" #name)						\
-int name##_exit(struct trace_event_raw_sys_exit *ctx)				\
-{										\
-	syscall_exit(op, ctx->ret);						\
-	return 0;								\
+/*
+ * x86-64 numbers of the read and write families. The raw sys_enter/sys_exit
+ * tracepoints fire for every system call: one compare turns the others away,
+ * which costs less than the per-syscall tracepoints' perf buffer on the calls
+ * that are kept.
+ */
+#define NR_READ		0
+#define NR_WRITE	1
+#define NR_PREAD64	17
+#define NR_PWRITE64	18
+#define NR_READV	19
+#define NR_WRITEV	20
+#define NR_PREADV	295
+#define NR_PWRITEV	296
+#define NR_PREADV2	327
+#define NR_PWRITEV2	328
+
+/* enum khist_vfs_op of a system call, or -1 when it is neither. */
+static __always_inline int syscall_op(long nr)
+{
+	switch (nr) {
+	case NR_READ:
+	case NR_PREAD64:
+	case NR_READV:
+	case NR_PREADV:
+	case NR_PREADV2:
+		return KHIST_VFS_READ;
+	case NR_WRITE:
+	case NR_PWRITE64:
+	case NR_WRITEV:
+	case NR_PWRITEV:
+	case NR_PWRITEV2:
+		return KHIST_VFS_WRITE;
+	default:
+		return -1;
+	}
 }
 
-SYSCALL_PAIR(read, KHIST_VFS_READ)
-SYSCALL_PAIR(pread64, KHIST_VFS_READ)
-SYSCALL_PAIR(readv, KHIST_VFS_READ)
-SYSCALL_PAIR(preadv, KHIST_VFS_READ)
-SYSCALL_PAIR(write, KHIST_VFS_WRITE)
-SYSCALL_PAIR(pwrite64, KHIST_VFS_WRITE)
-SYSCALL_PAIR(writev, KHIST_VFS_WRITE)
-SYSCALL_PAIR(pwritev, KHIST_VFS_WRITE)
+/* BTF-typed: the registers are plain loads, not probe reads, on every call. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(vfs_sys_enter, struct pt_regs *regs, long nr)
+{
+	int op = syscall_op(nr);
+
+	if (op >= 0)
+		call_enter(op, regs->di);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(vfs_sys_exit, struct pt_regs *regs, long ret)
+{
+	/* The syscall number of a returning call is in orig_ax. */
+	int op = syscall_op(regs->orig_ax);
+
+	if (op >= 0)
+		syscall_exit(op, ret);
+	return 0;
+}
 
 char LICENSE[] SEC("license") = "GPL";
