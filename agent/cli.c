@@ -78,7 +78,8 @@ bool cli_parse_number(const char *option, const char *text, long long min, long 
 int cli_runtime_error(const char *what, int err, const char *detail)
 {
 	fprintf(stderr, "khist: %s: %s", what, detail && *detail ? detail : strerror(-err));
-	if (err == -EPERM || err == -EACCES)
+	/* The reader's own message already says what to do about a denied pin. */
+	if ((err == -EPERM || err == -EACCES) && !(detail && strchr(detail, '(')))
 		fprintf(stderr, " (needs root, or CAP_BPF and CAP_PERFMON)");
 	fputc('\n', stderr);
 	return EXIT_RUNTIME;

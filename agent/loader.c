@@ -278,13 +278,18 @@ static int own(const char *path, const struct loader_options *options, bool dir)
 	return 0;
 }
 
+/* A directory this load just created is removed again when it cannot be owned. */
 static int make_dir(const char *path, const struct loader_options *options)
 {
+	bool existed = access(path, F_OK) == 0;
 	int err = bpffs_make_dirs(path, 0700);
 
 	if (err)
 		return fail(err, "creating %s: %s", path, strerror(-err));
-	return own(path, options, true);
+	err = own(path, options, true);
+	if (err && !existed)
+		rmdir(path);
+	return err;
 }
 
 static int pin_maps(struct bpf_object *obj, const char *dir, const struct loader_options *options)
@@ -504,6 +509,12 @@ int loader_load(const struct catalog_collector *collector, const struct loader_o
 	/* A reload keeps the precision it was loaded with unless told otherwise. */
 	if (options->precision < 0)
 		precision = pinned_precision(dir, precision);
+	/* The pin root too: a group that may read the pins must be able to enter it. */
+	if (strcmp(options->pin_root, "/sys/fs/bpf")) {
+		err = make_dir(options->pin_root, options);
+		if (err)
+			return err;
+	}
 	err = make_dir(dir, options);
 	if (err)
 		return err;

@@ -36,16 +36,22 @@ int reader_open(const char *pin_root, const char *collector, const char *map)
 	char path[PATH_MAX];
 	int fd;
 
+	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);
+
 	snprintf(path, sizeof(path), "%s/%s/%s", pin_root, collector, map);
-	fd = bpf_obj_get(path);
+	/* Read-only: a group-readable (0640) pin is enough. */
+	fd = bpf_obj_get_opts(path, &opts);
 	if (fd < 0) {
 		int err = -errno;
 
 		if (err == -ENOENT)
 			return fail(err, "%s: %s (is the %s collector loaded?)", path,
 				    strerror(-err), collector);
+		/* EACCES: the pin's mode and group; EPERM: the bpf() capabilities. */
 		return fail(err, "%s: %s%s", path, strerror(-err),
-			    err == -EACCES || err == -EPERM ? " (run as root or with CAP_BPF)" : "");
+			    err == -EACCES ? " (its mode and group do not let this user read it: run as "
+					  "root, or in its group with CAP_BPF)" :
+			    err == -EPERM ? " (needs root, or CAP_BPF)" : "");
 	}
 	return fd;
 }

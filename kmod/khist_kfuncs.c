@@ -11,6 +11,8 @@
 #include <linux/dcache.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
 #include <linux/stat.h>
 #include <linux/string.h>
 
@@ -56,14 +58,15 @@ __bpf_kfunc u32 khist_file_kind(struct file *file__nullable)
  * process context with preemption or migration disabled). Only a rename or
  * mount racing with the walk makes it retry with the seqlock held.
  *
- * Return: the path's length without the NUL; -EINVAL for a NULL file or an
- * empty buffer; -ENAMETOOLONG when the path did not fit, in which case the
+ * Return: the path's length without the NUL; -EINVAL for a NULL file, an
+ * empty buffer, or a caller with no filesystem context (interrupt, exit); -ENAMETOOLONG when the path did not fit, in which case the
  * buffer holds its tail (the end of the path); other negative errnos from
  * d_path(). The buffer is NUL-terminated in every case (empty when a
  * synthetic name such as "pipe:[123]" did not fit).
  */
 __bpf_kfunc int khist_file_path(struct file *file__nullable, char *buf, u32 buf__sz)
 {
+	struct dentry *dentry;
 	char *path;
 	int len;
 
@@ -73,15 +76,18 @@ __bpf_kfunc int khist_file_path(struct file *file__nullable, char *buf, u32 buf_
 		return -EINVAL;
 	}
 	buf[0] = '\0';
-	if (!file__nullable) {
+	/*
+	 * d_path() resolves against current->fs: there is none in interrupt
+	 * context, nor once an exiting task has dropped it (__fput from exit).
+	 */
+	if (!file__nullable || !in_task() || !current->fs) {
 		khist_stat_inc(KHIST_STAT_KFUNC_ERRORS);
 		return -EINVAL;
 	}
 	path = d_path(&file__nullable->f_path, buf, buf__sz);
 	if (IS_ERR(path)) {
 		khist_stat_inc(KHIST_STAT_PATH_FAILURES);
-		struct dentry *dentry = file__nullable->f_path.dentry;
-
+		dentry = file__nullable->f_path.dentry;
 		/* Real paths overflow keeping their tail; synthetic names write nothing. */
 		buf[buf__sz - 1] = '\0';
 		if (PTR_ERR(path) != -ENAMETOOLONG ||

@@ -49,8 +49,9 @@ err_stats:
 static void __exit khist_exit(void)
 {
 	khist_netlink_exit();
-	khist_stats_exit();
+	/* Before the counters its handlers write are freed. */
 	khist_glue_exit();
+	khist_stats_exit();
 	pr_info("unloaded\n");
 }
 

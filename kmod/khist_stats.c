@@ -24,6 +24,7 @@ static bool khist_stats_stopping;		/* under khist_bind_lock */
 
 static void khist_publish_work_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(khist_publish_work, khist_publish_work_fn);
+static void khist_schedule_publish_locked(void);
 
 /*
  * Counts that do not live in the per-CPU counters (reported on CPU 0).
@@ -62,12 +63,19 @@ u64 khist_stat_read(enum khist_stat id)
 	return khist_stat_total(id, extra);
 }
 
+/*
+ * Plain u64 values only: a value with special fields (a kptr is 8 bytes
+ * too) must not be overwritten, nor a map whose contents the verifier may
+ * have taken as constants (frozen, or read-only for programs).
+ */
 static bool khist_map_fits(const struct bpf_map *map)
 {
 	return (map->map_type == BPF_MAP_TYPE_ARRAY ||
 		map->map_type == BPF_MAP_TYPE_PERCPU_ARRAY) &&
 	       map->key_size == sizeof(u32) && map->value_size == sizeof(u64) &&
-	       map->max_entries >= KHIST_STAT_COUNT;
+	       map->max_entries >= KHIST_STAT_COUNT &&
+	       IS_ERR_OR_NULL(map->record) && !READ_ONCE(map->frozen) &&
+	       !(map->map_flags & BPF_F_RDONLY_PROG);
 }
 
 /*
@@ -126,6 +134,7 @@ int khist_stats_bind_map(struct bpf_map *map)
 	khist_bound_map = map;
 	khist_stat_inc(KHIST_STAT_MAP_BINDS);
 	khist_publish_locked();
+	khist_schedule_publish_locked();
 	mutex_unlock(&khist_bind_lock);
 	if (old)
 		bpf_map_put(old);
@@ -140,6 +149,7 @@ int khist_stats_unbind_map(void)
 	khist_publish_locked();
 	old = khist_bound_map;
 	khist_bound_map = NULL;
+	cancel_delayed_work(&khist_publish_work);
 	mutex_unlock(&khist_bind_lock);
 	if (!old)
 		return -ENOENT;
@@ -171,9 +181,10 @@ u32 khist_stats_bound_map_id(void)
 	return id;
 }
 
+/* The publisher runs only while a map is bound. */
 static void khist_schedule_publish_locked(void)
 {
-	if (khist_publish_interval_ms && !khist_stats_stopping)
+	if (khist_bound_map && khist_publish_interval_ms && !khist_stats_stopping)
 		mod_delayed_work(system_wq, &khist_publish_work,
 				 msecs_to_jiffies(khist_publish_interval_ms));
 }
@@ -190,7 +201,7 @@ void khist_stats_set_interval(unsigned int interval_ms)
 {
 	mutex_lock(&khist_bind_lock);
 	khist_publish_interval_ms = interval_ms;
-	if (interval_ms)
+	if (interval_ms && khist_bound_map)
 		khist_schedule_publish_locked();
 	else
 		cancel_delayed_work(&khist_publish_work);

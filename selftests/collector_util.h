@@ -107,15 +107,13 @@ static inline __u64 hist_bucket(const char *histogram, unsigned int slot, unsign
 }
 
 /* Runs the khist CLI with @args (a shell word list); its exit status and output. */
-static inline int run_khist(const char *args, char *output, size_t size)
+/* Runs a shell command, its output (stdout and what it redirects) in @output. */
+static inline int run_shell(const char *command, char *output, size_t size)
 {
-	char command[1024];
 	size_t len = 0;
 	FILE *pipe;
 	int status;
 
-	snprintf(command, sizeof(command), "%s/khist %s 2>&1",
-		 getenv("KHIST_BUILD") ? getenv("KHIST_BUILD") : "build", args);
 	pipe = popen(command, "r");
 	if (!pipe)
 		return -1;
@@ -130,6 +128,15 @@ static inline int run_khist(const char *args, char *output, size_t size)
 	}
 	status = pclose(pipe);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static inline int run_khist(const char *args, char *output, size_t size)
+{
+	char command[1024];
+
+	snprintf(command, sizeof(command), "%s/khist %s 2>&1",
+		 getenv("KHIST_BUILD") ? getenv("KHIST_BUILD") : "build", args);
+	return run_shell(command, output, size);
 }
 
 #endif

@@ -149,13 +149,14 @@ static void test_unload_exact(void)
 static void test_owner_mode(void)
 {
 	struct group *group = getgrnam("nogroup");
-	char path[256];
+	char path[256], as_member[1024];
 	struct stat st = {};
 	bool ok = true;
 	int status;
 
 	if (!group) {
 		ktap_test_skip("pins_get_the_owner_and_mode_asked_for", "no group 'nogroup'");
+		ktap_test_skip("group_member_reads_0640_pins_not_0600", "no group 'nogroup'");
 		return;
 	}
 	status = khist("load syscalls --pin-mode 0640 --pin-group nogroup", NULL);
@@ -166,7 +167,31 @@ static void test_owner_mode(void)
 	snprintf(path, sizeof(path), "%s/syscalls", test_root());
 	EXPECT(ok, stat(path, &st) == 0 && (st.st_mode & 07777) == 0750, "dir mode %o",
 	       st.st_mode & 07777);
+	EXPECT(ok, stat(test_root(), &st) == 0 && (st.st_mode & 07777) == 0750 &&
+		   st.st_gid == group->gr_gid, "pin root mode %o gid %u", st.st_mode & 07777, st.st_gid);
 	ktap_test_result(ok, "pins_get_the_owner_and_mode_asked_for");
+
+	/* A member of the group with CAP_BPF (not root) reads them; 0600 shuts it out. */
+	if (system("command -v setpriv >/dev/null 2>&1")) {
+		ktap_test_skip("group_member_reads_0640_pins_not_0600", "no setpriv");
+		return;
+	}
+	ok = true;
+	snprintf(as_member, sizeof(as_member),
+		 "setpriv --reuid=65534 --regid=%u --clear-groups --inh-caps=+bpf --ambient-caps=+bpf "
+		 "%s/khist hist syscall_latency --json --pin-root %s 2>&1",
+		 group->gr_gid, getenv("KHIST_BUILD") ? getenv("KHIST_BUILD") : "build", test_root());
+	status = run_shell(as_member, output, sizeof(output));
+	EXPECT(ok, status == 0 && strstr(output, "\"name\":\"syscall_latency\""),
+	       "0640: %d %s", status, output);
+	status = khist("unload syscalls", NULL) || khist("load syscalls", NULL);
+	EXPECT(ok, status == 0, "reload 0600: %s", output);
+	status = run_shell(as_member, output, sizeof(output));
+	EXPECT(ok, status == 1 && strstr(output, "/syscalls/meta: Permission denied (its mode and group "
+					  "do not let this user read it: run as root, or in its group "
+					  "with CAP_BPF)\n"),
+	       "0600: %d %s", status, output);
+	ktap_test_result(ok, "group_member_reads_0640_pins_not_0600");
 }
 
 static void test_runtime_filter(void)
@@ -226,7 +251,7 @@ static void test_unprivileged(void)
 
 	/* nobody cannot open root's 0600 pins: the message says why and what to do. */
 	snprintf(command, sizeof(command),
-		 "%s/khist hist syscall_latency --pin-root %s 2>&1 | grep -q 'run as root' ",
+		 "%s/khist hist syscall_latency --pin-root %s 2>&1 | grep -q 'Permission denied (its mode and group do not let this user read it: run as root, or in its group with CAP_BPF)$' ",
 		 getenv("KHIST_BUILD") ? getenv("KHIST_BUILD") : "build", test_root());
 	if (fork() == 0) {
 		if (setgid(65534) || setuid(65534))
@@ -242,7 +267,7 @@ int main(void)
 {
 	ktap_print_header();
 	require_root_or_skip();
-	ktap_set_plan(9);
+	ktap_set_plan(10);
 	test_survives_loader_exit();
 	test_reload_reuses();
 	test_mismatch();

@@ -27,8 +27,7 @@ cleanup() {
 	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null
 	sleep 0.3
 	"$build/khist" unload --pin-root "$root" >/dev/null 2>&1
-	rmdir "$root" 2>/dev/null
-	rm -rf "$work"
+	rm -rf "$root" "$work"
 }
 trap cleanup EXIT
 printf '[khistd]\nlisten = 127.0.0.1:%s\npin_root = %s\n' $port "$root" > "$work/plain.conf"
