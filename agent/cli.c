@@ -105,7 +105,12 @@ static int pick_collectors(int argc, char **argv, const struct catalog_collector
 			fprintf(stderr, ")\n");
 			return -1;
 		}
-		picked[(*count)++] = collector;
+		/* Named twice is loaded once: at most one slot per collector. */
+		for (unsigned int p = 0; p < *count && collector; p++)
+			if (picked[p] == collector)
+				collector = NULL;
+		if (collector)
+			picked[(*count)++] = collector;
 	}
 	return 0;
 }
@@ -326,6 +331,8 @@ static const char *const tables[][2] = {
 
 int cli_status(int argc, char **argv)
 {
+	int status = EXIT_OK;
+
 	if (parse_common(argc, argv) || optind != argc)
 		return EXIT_USAGE;
 	printf("pin root: %s\n", pin_root);
@@ -341,6 +348,7 @@ int cli_status(int argc, char **argv)
 		err = reader_meta(pin_root, collector->name, &meta);
 		if (err) {
 			printf("%s: unreadable: %s\n", collector->name, reader_error());
+			status = EXIT_RUNTIME;
 			continue;
 		}
 		printf("%s: loaded, attach mode %s, precision %u\n", collector->name,
@@ -355,7 +363,7 @@ int cli_status(int argc, char **argv)
 			printf("    table %-18s %u of %u entries\n", tables[t][1], used, capacity);
 		}
 	}
-	return EXIT_OK;
+	return status;
 }
 
 int cli_list(int argc, char **argv)

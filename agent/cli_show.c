@@ -151,6 +151,12 @@ int cli_hist(int argc, char **argv)
 		}
 	}
 
+	/* --clear with an interval: each table shows its own interval, from a baseline taken now. */
+	if (clear && repeat.interval) {
+		err = reader_hist(cli_pin_root(), def, &previous);
+		if (err)
+			return cli_runtime_error("hist", err, reader_error());
+	}
 	for (long long done = 0; keep_going(&repeat, done); done++) {
 		if (repeat.interval)
 			sleep(repeat.interval);
@@ -170,20 +176,10 @@ int cli_hist(int argc, char **argv)
 			subtract_hist(&current, &previous);
 			reader_hist_free(&previous);
 			previous = snapshot;
-		} else if (clear) {
-			reader_hist_free(&previous);
-			previous = current;
-			current.counts = NULL;
-			current.totals = NULL;
-			/* The first round of --clear only sets the baseline. */
-			if (repeat.interval)
-				continue;
-			current = previous;
-			previous.counts = NULL;
-			previous.totals = NULL;
 		}
 		if (json) {
-			json_object *object = json_histogram(&current);
+			json_object *object = only_slot >= 0 ? json_histogram_slot(&current, only_slot) :
+					      json_histogram(&current);
 
 			printf("%s\n", json_object_to_json_string_ext(object, JSON_C_TO_STRING_PLAIN));
 			json_object_put(object);

@@ -35,7 +35,7 @@ static json_object *json_series(const struct reader_hist *hist, unsigned int slo
 	return series;
 }
 
-json_object *json_histogram(const struct reader_hist *hist)
+static json_object *json_histogram_series(const struct reader_hist *hist, int only_slot)
 {
 	const struct catalog_histogram *def = hist->def;
 	json_object *root = json_object_new_object();
@@ -49,10 +49,20 @@ json_object *json_histogram(const struct reader_hist *hist)
 	json_object_object_add(root, "precision", json_object_new_int(hist->precision));
 	json_object_object_add(root, "description", json_object_new_string(def->description));
 	for (unsigned int slot = 0; slot < def->slots; slot++) {
-		if (def->label && !reader_hist_count(hist, slot))
+		if (only_slot >= 0 ? (int)slot != only_slot : def->label && !reader_hist_count(hist, slot))
 			continue;
 		json_object_array_add(series, json_series(hist, slot));
 	}
 	json_object_object_add(root, "series", series);
 	return root;
+}
+
+json_object *json_histogram(const struct reader_hist *hist)
+{
+	return json_histogram_series(hist, -1);
+}
+
+json_object *json_histogram_slot(const struct reader_hist *hist, unsigned int slot)
+{
+	return json_histogram_series(hist, (int)slot);
 }

@@ -14,4 +14,7 @@
  */
 json_object *json_histogram(const struct reader_hist *hist);
 
+/* The same with only the series of @slot, listed even when it has no events. */
+json_object *json_histogram_slot(const struct reader_hist *hist, unsigned int slot);
+
 #endif

@@ -560,7 +560,8 @@ bool loader_is_loaded(const char *pin_root, const struct catalog_collector *coll
 	char path[PATH_MAX];
 
 	path_format(path, sizeof(path), "%s/%s/meta", pin_root, collector->name);
-	return access(path, F_OK) == 0;
+	/* Unreachable (EACCES) is not "not loaded": the caller's next step says why. */
+	return access(path, F_OK) == 0 || (errno != ENOENT && errno != ENOTDIR);
 }
 
 int loader_unload(const char *pin_root, const struct catalog_collector *collector)
@@ -568,8 +569,11 @@ int loader_unload(const char *pin_root, const struct catalog_collector *collecto
 	char dir[PATH_MAX], links[PATH_MAX];
 
 	collector_dir(dir, sizeof(dir), pin_root, collector->name);
-	if (access(dir, F_OK))
-		return fail(-ENOENT, "%s is not loaded (no %s)", collector->name, dir);
+	if (access(dir, F_OK)) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return fail(-ENOENT, "%s is not loaded (no %s)", collector->name, dir);
+		return fail(-errno, "%s: %s", dir, strerror(errno));
+	}
 	path_format(links, sizeof(links), "%s/links", dir);
 	/* Links first: the programs stop before their maps go. */
 	remove_dir_entries(links);

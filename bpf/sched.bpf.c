@@ -98,8 +98,11 @@ static __always_inline void on_switch_out(struct sched_task *state, struct task_
 {
 	bool preempted = (prev_state & 0xff) == TASK_RUNNING;
 
+	/* No state: the idle task, which is always "running" and never preempted. */
+	if (!state)
+		return;
 	count_switch(preempted ? KHIST_SWITCH_INVOLUNTARY : KHIST_SWITCH_VOLUNTARY);
-	if (!state || !khist_task_passes(task, config))
+	if (!khist_task_passes(task, config))
 		return;
 	if (state->switched_in_ns)
 		khist_hist_record(&oncpu_slice_hist, 0,

@@ -219,6 +219,47 @@ static void test_runtime_filter(void)
 	ktap_test_result(ok, "run_time_pid_filter");
 }
 
+/* --clear --interval: N tables, each with only its own interval's calls. */
+static void test_hist_clear(void)
+{
+	char command[512], pid[32], *line, *next;
+	unsigned int tables = 0;
+	bool ok = true;
+	FILE *pipe;
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	EXPECT(ok, khist("filter --pid %s", pid) == 0, "filter: %s", output);
+	snprintf(command, sizeof(command), "%s/khist hist syscall_latency --slot getppid --json "
+		 "--clear --interval 1 --count 2 --pin-root %s",
+		 getenv("KHIST_BUILD") ? getenv("KHIST_BUILD") : "build", test_root());
+	pipe = popen(command, "r");
+	if (!pipe) {
+		ktap_test_result(false, "hist_clear_shows_each_interval");
+		return;
+	}
+	usleep(300000);
+	for (int i = 0; i < 700; i++)	/* in the first interval */
+		syscall(SYS_getppid);
+	output[fread(output, 1, sizeof(output) - 1, pipe)] = '\0';
+	EXPECT(ok, pclose(pipe) == 0, "exit status");
+	for (line = output; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!strstr(line, "\"name\":\"syscall_latency\""))
+			continue;
+		tables++;
+		/* Only this process is counted (run-time filter), one series (--slot). */
+		EXPECT(ok, strstr(line, tables == 1 ?
+				  "\"series\":[{\"labels\":{\"syscall\":\"getppid\"},\"count\":700," :
+				  "\"series\":[{\"labels\":{\"syscall\":\"getppid\"},\"count\":0,") &&
+			   !strstr(line, "\"syscall\":\"read\""), "table %u: %s", tables, line);
+	}
+	EXPECT(ok, tables == 2, "%u tables", tables);
+	EXPECT(ok, khist("filter --pid 0", NULL) == 0, "filter: %s", output);
+	ktap_test_result(ok, "hist_clear_shows_each_interval");
+}
+
 static void test_bad_input(void)
 {
 	bool ok = true;
@@ -240,6 +281,10 @@ static void test_bad_input(void)
 		   strstr(output, "is the vfs collector loaded?"), "%d %s", status, output);
 	status = khist("load syscalls --mode glue", NULL);
 	EXPECT(ok, status == 1 && strstr(output, "has no attach mode 'glue'"), "%d %s", status, output);
+	/* A collector named many times is handled once (it once overran a fixed array). */
+	status = khist("unload vfs vfs vfs vfs vfs vfs vfs vfs vfs vfs vfs vfs", NULL);
+	EXPECT(ok, status == 1 && strstr(output, "khist: vfs: vfs is not loaded (no ") == output &&
+		   strchr(output, '\n') == output + strlen(output) - 1, "%d %s", status, output);
 	ktap_test_result(ok, "bad_input_exit_codes_and_messages");
 }
 
@@ -267,13 +312,14 @@ int main(void)
 {
 	ktap_print_header();
 	require_root_or_skip();
-	ktap_set_plan(10);
+	ktap_set_plan(11);
 	test_survives_loader_exit();
 	test_reload_reuses();
 	test_mismatch();
 	test_unload_exact();
 	test_owner_mode();
 	test_runtime_filter();
+	test_hist_clear();
 	test_bad_input();
 	test_unprivileged();
 	unload_all();
