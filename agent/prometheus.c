@@ -498,7 +498,7 @@ static void render_files(struct writer *w, const struct metrics_context *context
 	struct reader_table table;
 	struct ranked *rows;
 	unsigned int count;
-	char pid[16];
+	char pid[16], device[24], inode[24];
 
 	if (!context->export_files || reader_files(context->pin_root, &table))
 		return;
@@ -506,19 +506,25 @@ static void render_files(struct writer *w, const struct metrics_context *context
 	for (unsigned int f = 0; rows && f < sizeof(families) / sizeof(families[0]); f++) {
 		family(w, families[f].name, "counter", NULL, families[f].help);
 		for (unsigned int i = 0; i < count; i++) {
+			const struct khist_file_key *key = rows[i].key;
 			const struct khist_file_value *value = rows[i].value;
 			char file[KHIST_FILE_NAME_LEN + 1];
-			struct label labels[4] = {
+			/* device and inode: two files of one name (or cut path) stay two series. */
+			struct label labels[6] = {
 				{ "pid", pid }, { "comm", value->comm }, { "file", file },
 				{ "kind", catalog_file_kind_name(value->kind) },
+				{ "device", device }, { "inode", inode },
 			};
 			__u64 sample;
 
 			memcpy(file, value->name, KHIST_FILE_NAME_LEN);
 			file[KHIST_FILE_NAME_LEN] = '\0';
-			snprintf(pid, sizeof(pid), "%u", ((const struct khist_file_key *)rows[i].key)->tgid);
+			snprintf(pid, sizeof(pid), "%u", key->tgid);
+			/* The kernel's dev_t: 12 bits of major, 20 of minor. */
+			snprintf(device, sizeof(device), "%u:%u", key->dev >> 20, key->dev & 0xfffff);
+			snprintf(inode, sizeof(inode), "%llu", (unsigned long long)key->ino);
 			memcpy(&sample, (const char *)value + families[f].offset, sizeof(sample));
-			sample_u64(w, families[f].name, "_total", labels, 4, sample);
+			sample_u64(w, families[f].name, "_total", labels, 6, sample);
 		}
 	}
 	free(rows);

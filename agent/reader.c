@@ -353,9 +353,13 @@ int reader_syscall_counts(const char *pin_root, __u64 calls[KHIST_SYSCALL_SLOTS]
 
 int reader_vfs_counts(const char *pin_root, struct khist_vfs_counts counts[KHIST_VFS_OPS])
 {
+	__u64 errors[KHIST_VFS_OPS];
 	struct reader_hist latency, size;
 	int err;
 
+	err = read_percpu_pin(pin_root, "vfs", "vfs_errors", KHIST_VFS_OPS, 1, errors);
+	if (err)
+		return err;
 	err = reader_hist(pin_root, catalog_find_histogram("vfs_latency"), &latency);
 	if (err)
 		return err;
@@ -367,8 +371,7 @@ int reader_vfs_counts(const char *pin_root, struct khist_vfs_counts counts[KHIST
 	for (int op = 0; op < KHIST_VFS_OPS; op++) {
 		counts[op].calls = latency.totals[op].count;
 		counts[op].bytes = size.totals[op].sum;
-		counts[op].errors = latency.totals[op].count > size.totals[op].count ?
-				    latency.totals[op].count - size.totals[op].count : 0;
+		counts[op].errors = errors[op];
 	}
 	reader_hist_free(&latency);
 	reader_hist_free(&size);

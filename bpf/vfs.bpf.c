@@ -38,7 +38,7 @@ struct {
 	__type(value, struct vfs_call);
 } vfs_calls SEC(".maps");
 
-/* slot = enum khist_vfs_op; calls, bytes and errors derive from these two. */
+/* slot = enum khist_vfs_op; calls and bytes derive from these two. */
 KHIST_HISTOGRAM(vfs_latency);
 KHIST_HISTOGRAM(vfs_size);
 
@@ -56,11 +56,28 @@ struct {
 	__type(value, struct khist_file_pending);
 } file_pending SEC(".maps");
 
+/*
+ * Failed calls per op, counted rather than derived from the two histograms'
+ * counts, which readers cannot read at one instant: a counter that only grows.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KHIST_VFS_OPS);
+	__type(key, __u32);
+	__type(value, __u64);
+} vfs_errors SEC(".maps");
+
 static __always_inline void record_call(__u32 op, __s64 ret, __u64 latency)
 {
 	khist_hist_record(&vfs_latency_hist, op, latency);
-	if (ret >= 0)
+	if (ret >= 0) {
 		khist_hist_record(&vfs_size_hist, op, ret);
+	} else {
+		__u64 *errors = bpf_map_lookup_elem(&vfs_errors, &op);
+
+		if (errors)
+			*errors += 1;
+	}
 }
 
 static __always_inline void add_counts(struct khist_file_value *to, const struct khist_file_value *from)

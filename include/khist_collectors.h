@@ -121,7 +121,7 @@ struct khist_cpu_task {
 /*
  * vfs collector: slot 0 read, slot 1 write. Calls are the counts of the
  * latency histogram, bytes the sum of the size histogram (which only
- * successful calls enter), errors the difference of the two counts.
+ * successful calls enter), errors a per-CPU counter of their own.
  */
 enum khist_vfs_op {
 	KHIST_VFS_READ,

@@ -13,7 +13,7 @@ base_packages=(
 	dwarves libelf-dev zlib1g-dev
 	libnl-3-dev libnl-genl-3-dev
 	libmicrohttpd-dev libsystemd-dev libinih-dev libjson-c-dev
-	busybox-static cpio kmod curl jq
+	busybox-static cpio kmod curl jq file util-linux
 	prometheus systemd
 )
 # Packages that bookworm only has in bookworm-backports (new enough for CO-RE,
@@ -76,7 +76,7 @@ bookworm)
 		mirror=$(awk '$1=="deb" && $3 ~ /^bookworm$/ {print $2; exit}' /etc/apt/sources.list)
 	fi
 	[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
-	if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	if ! grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
 		cat > /etc/apt/sources.list.d/khist-backports.sources <<SRC
 Types: deb
 URIs: $mirror

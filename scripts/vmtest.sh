@@ -129,7 +129,7 @@ chmod +x "$root/init"
 log=$work/console.log
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$memory" -smp 2
 	-kernel "$image" -initrd "$work/initramfs.cpio.gz"
-	-append "console=ttyS0 panic=-1 quiet"
+	-append "console=ttyS0 panic=-1 loglevel=5"
 	-no-reboot -display none -vga none -monitor none -serial stdio)
 
 echo "vmtest: booting $release ($flavour) under TCG, timeout ${timeout_s}s, log $log"
@@ -143,7 +143,7 @@ else
 		status=$?
 fi
 
-bad='WARNING:|BUG:|Oops|refcount|lockdep|KASAN|UBSAN|Kernel panic|general protection fault|Call Trace:|possible circular locking|possible recursive locking'
+bad='WARNING:|BUG:|Oops|refcount|lockdep|KASAN|UBSAN|Kernel panic|general protection fault|Call Trace:|possible circular locking|possible recursive locking|blocked for more than|rcu_.*detected stall'
 # Kernel lines: the dumped kernel log and timestamped console lines.
 offending=$(awk '/^KHIST-VM-DMESG-BEGIN/ {k = 1; next} /^KHIST-VM-DMESG-END/ {k = 0}
 	k || /^\[ *[0-9]+\.[0-9]+\]/' "$log" | grep -E "$bad" || true)
