@@ -78,8 +78,8 @@ bool cli_parse_number(const char *option, const char *text, long long min, long 
 int cli_runtime_error(const char *what, int err, const char *detail)
 {
 	fprintf(stderr, "khist: %s: %s", what, detail && *detail ? detail : strerror(-err));
-	/* The reader's own message already says what to do about a denied pin. */
-	if ((err == -EPERM || err == -EACCES) && !(detail && strchr(detail, '(')))
+	/* EPERM is capabilities; an EACCES on a pin is explained by the reader. */
+	if (err == -EPERM)
 		fprintf(stderr, " (needs root, or CAP_BPF and CAP_PERFMON)");
 	fputc('\n', stderr);
 	return EXIT_RUNTIME;

@@ -178,8 +178,7 @@ int cli_hist(int argc, char **argv)
 			previous = snapshot;
 		}
 		if (json) {
-			json_object *object = only_slot >= 0 ? json_histogram_slot(&current, only_slot) :
-					      json_histogram(&current);
+			json_object *object = json_histogram(&current, only_slot);
 
 			printf("%s\n", json_object_to_json_string_ext(object, JSON_C_TO_STRING_PLAIN));
 			json_object_put(object);

@@ -103,7 +103,7 @@ static enum MHD_Result histograms(struct MHD_Connection *connection, struct http
 
 		if (reader_hist(context->metrics->pin_root, &catalog_histograms[i], &hist))
 			continue;
-		json_object_array_add(list, json_histogram(&hist));
+		json_object_array_add(list, json_histogram(&hist, -1));
 		reader_hist_free(&hist);
 	}
 	pthread_rwlock_unlock(context->lock);

@@ -35,7 +35,7 @@ static json_object *json_series(const struct reader_hist *hist, unsigned int slo
 	return series;
 }
 
-static json_object *json_histogram_series(const struct reader_hist *hist, int only_slot)
+json_object *json_histogram(const struct reader_hist *hist, int only_slot)
 {
 	const struct catalog_histogram *def = hist->def;
 	json_object *root = json_object_new_object();
@@ -55,14 +55,4 @@ static json_object *json_histogram_series(const struct reader_hist *hist, int on
 	}
 	json_object_object_add(root, "series", series);
 	return root;
-}
-
-json_object *json_histogram(const struct reader_hist *hist)
-{
-	return json_histogram_series(hist, -1);
-}
-
-json_object *json_histogram_slot(const struct reader_hist *hist, unsigned int slot)
-{
-	return json_histogram_series(hist, (int)slot);
 }

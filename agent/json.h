@@ -10,11 +10,9 @@
 /*
  * A histogram: name, collector, attach mode, unit, precision, description
  * and its series (labels, count, sum, and the non-empty buckets with their
- * inclusive bounds). Labelled histograms list only series with events.
+ * inclusive bounds). Labelled histograms list only series with events;
+ * with @only_slot >= 0, only that series, listed even when it has none.
  */
-json_object *json_histogram(const struct reader_hist *hist);
-
-/* The same with only the series of @slot, listed even when it has no events. */
-json_object *json_histogram_slot(const struct reader_hist *hist, unsigned int slot);
+json_object *json_histogram(const struct reader_hist *hist, int only_slot);
 
 #endif

@@ -33,10 +33,9 @@ const char *reader_error(void)
 
 int reader_open(const char *pin_root, const char *collector, const char *map)
 {
+	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);
 	char path[PATH_MAX];
 	int fd;
-
-	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);
 
 	snprintf(path, sizeof(path), "%s/%s/%s", pin_root, collector, map);
 	/* Read-only: a group-readable (0640) pin is enough. */
@@ -47,11 +46,10 @@ int reader_open(const char *pin_root, const char *collector, const char *map)
 		if (err == -ENOENT)
 			return fail(err, "%s: %s (is the %s collector loaded?)", path,
 				    strerror(-err), collector);
-		/* EACCES: the pin's mode and group; EPERM: the bpf() capabilities. */
+		/* EACCES is the pin's mode and group (EPERM, capabilities: the caller's to explain). */
 		return fail(err, "%s: %s%s", path, strerror(-err),
 			    err == -EACCES ? " (its mode and group do not let this user read it: run as "
-					  "root, or in its group with CAP_BPF)" :
-			    err == -EPERM ? " (needs root, or CAP_BPF)" : "");
+					  "root, or in its group with CAP_BPF)" : "");
 	}
 	return fd;
 }

@@ -7,8 +7,8 @@
  *             for the file kind and full path
  *   fentry    fentry/fexit on vfs_read/vfs_write
  *   kprobe    kprobe/kretprobe on vfs_read/vfs_write
- *   syscalls  the syscall tracepoints sys_enter/sys_exit, kept for the read and write
- *             families (read, pread64, readv, preadv, preadv2 and their
+ *   syscalls  the syscall tracepoints sys_enter/sys_exit, kept for the
+ *             read and write families (read, pread64, readv, preadv, preadv2 and their
  *             write twins): an approximation of vfs_read/vfs_write that
  *             misses in-kernel callers
  */

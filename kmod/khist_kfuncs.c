@@ -59,8 +59,8 @@ __bpf_kfunc u32 khist_file_kind(struct file *file__nullable)
  * mount racing with the walk makes it retry with the seqlock held.
  *
  * Return: the path's length without the NUL; -EINVAL for a NULL file, an
- * empty buffer, or a caller with no filesystem context (interrupt, exit); -ENAMETOOLONG when the path did not fit, in which case the
- * buffer holds its tail (the end of the path); other negative errnos from
+ * empty buffer, or a caller with no filesystem context (interrupt, exit);
+ * -ENAMETOOLONG when the path did not fit, in which case the buffer holds its tail (the end of the path); other negative errnos from
  * d_path(). The buffer is NUL-terminated in every case (empty when a
  * synthetic name such as "pipe:[123]" did not fit).
  */

@@ -24,7 +24,14 @@ static bool khist_stats_stopping;		/* under khist_bind_lock */
 
 static void khist_publish_work_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(khist_publish_work, khist_publish_work_fn);
-static void khist_schedule_publish_locked(void);
+
+/* The publisher runs only while a map is bound. */
+static void khist_schedule_publish_locked(void)
+{
+	if (khist_bound_map && khist_publish_interval_ms && !khist_stats_stopping)
+		mod_delayed_work(system_wq, &khist_publish_work,
+				 msecs_to_jiffies(khist_publish_interval_ms));
+}
 
 /*
  * Counts that do not live in the per-CPU counters (reported on CPU 0).
@@ -181,14 +188,6 @@ u32 khist_stats_bound_map_id(void)
 	return id;
 }
 
-/* The publisher runs only while a map is bound. */
-static void khist_schedule_publish_locked(void)
-{
-	if (khist_bound_map && khist_publish_interval_ms && !khist_stats_stopping)
-		mod_delayed_work(system_wq, &khist_publish_work,
-				 msecs_to_jiffies(khist_publish_interval_ms));
-}
-
 static void khist_publish_work_fn(struct work_struct *work)
 {
 	mutex_lock(&khist_bind_lock);
@@ -201,7 +200,7 @@ void khist_stats_set_interval(unsigned int interval_ms)
 {
 	mutex_lock(&khist_bind_lock);
 	khist_publish_interval_ms = interval_ms;
-	if (interval_ms && khist_bound_map)
+	if (interval_ms)
 		khist_schedule_publish_locked();
 	else
 		cancel_delayed_work(&khist_publish_work);

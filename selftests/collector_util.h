@@ -106,8 +106,7 @@ static inline __u64 hist_bucket(const char *histogram, unsigned int slot, unsign
 	return value;
 }
 
-/* Runs the khist CLI with @args (a shell word list); its exit status and output. */
-/* Runs a shell command, its output (stdout and what it redirects) in @output. */
+/* Runs a shell command; its exit status, and its output (stdout and what it redirects) in @output. */
 static inline int run_shell(const char *command, char *output, size_t size)
 {
 	size_t len = 0;
@@ -130,12 +129,18 @@ static inline int run_shell(const char *command, char *output, size_t size)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Where the khist binary is: $KHIST_BUILD, else ./build. */
+static inline const char *build_dir(void)
+{
+	return getenv("KHIST_BUILD") ? getenv("KHIST_BUILD") : "build";
+}
+
+/* Runs the khist CLI with @args (a shell word list); its exit status and output. */
 static inline int run_khist(const char *args, char *output, size_t size)
 {
 	char command[1024];
 
-	snprintf(command, sizeof(command), "%s/khist %s 2>&1",
-		 getenv("KHIST_BUILD") ? getenv("KHIST_BUILD") : "build", args);
+	snprintf(command, sizeof(command), "%s/khist %s 2>&1", build_dir(), args);
 	return run_shell(command, output, size);
 }
 

@@ -171,8 +171,10 @@ static void test_owner_mode(void)
 		   st.st_gid == group->gr_gid, "pin root mode %o gid %u", st.st_mode & 07777, st.st_gid);
 	ktap_test_result(ok, "pins_get_the_owner_and_mode_asked_for");
 
-	/* A member of the group with CAP_BPF (not root) reads them; 0600 shuts it out. */
-	/* util-linux's setpriv (busybox's has no --reuid). */
+	/*
+	 * A member of the group with CAP_BPF (not root) reads them; 0600 shuts
+	 * it out. Needs util-linux's setpriv (busybox's has no --reuid).
+	 */
 	if (system("setpriv --version 2>&1 | grep -q util-linux")) {
 		ktap_test_skip("group_member_reads_0640_pins_not_0600", "no util-linux setpriv");
 		return;
@@ -181,7 +183,7 @@ static void test_owner_mode(void)
 	snprintf(as_member, sizeof(as_member),
 		 "setpriv --reuid=65534 --regid=%u --clear-groups --inh-caps=+bpf --ambient-caps=+bpf "
 		 "%s/khist hist syscall_latency --json --pin-root %s 2>&1",
-		 group->gr_gid, getenv("KHIST_BUILD") ? getenv("KHIST_BUILD") : "build", test_root());
+		 group->gr_gid, build_dir(), test_root());
 	status = run_shell(as_member, output, sizeof(output));
 	EXPECT(ok, status == 0 && strstr(output, "\"name\":\"syscall_latency\""),
 	       "0640: %d %s", status, output);
@@ -232,7 +234,7 @@ static void test_hist_clear(void)
 	EXPECT(ok, khist("filter --pid %s", pid) == 0, "filter: %s", output);
 	snprintf(command, sizeof(command), "%s/khist hist syscall_latency --slot getppid --json "
 		 "--clear --interval 1 --count 2 --pin-root %s",
-		 getenv("KHIST_BUILD") ? getenv("KHIST_BUILD") : "build", test_root());
+		 build_dir(), test_root());
 	pipe = popen(command, "r");
 	if (!pipe) {
 		ktap_test_result(false, "hist_clear_shows_each_interval");
@@ -298,7 +300,7 @@ static void test_unprivileged(void)
 	/* nobody cannot open root's 0600 pins: the message says why and what to do. */
 	snprintf(command, sizeof(command),
 		 "%s/khist hist syscall_latency --pin-root %s 2>&1 | grep -q 'Permission denied (its mode and group do not let this user read it: run as root, or in its group with CAP_BPF)$' ",
-		 getenv("KHIST_BUILD") ? getenv("KHIST_BUILD") : "build", test_root());
+		 build_dir(), test_root());
 	if (fork() == 0) {
 		if (setgid(65534) || setuid(65534))
 			_exit(3);
