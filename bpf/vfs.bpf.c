@@ -189,9 +189,11 @@ static __always_inline void track_typed_file(__u32 op, struct file *file, __s64 
 								      sizeof(pending->value.name)) >= 0;
 		} else {
 			pending->value.kind = khist_classify_file(inode->i_mode, inode->i_sb->s_magic);
+		}
+		/* No path (PREEMPT_RT in the glue, or a synthetic name too long): the last component. */
+		if (!pending->value.name[0])
 			bpf_probe_read_kernel_str(pending->value.name, sizeof(pending->value.name),
 						  file->f_path.dentry->d_name.name);
-		}
 	}
 	count_file(pending, op, ret);
 }

@@ -18,23 +18,37 @@
 #define KHIST_S_IFIFO	0010000
 
 #define KHIST_ANON_INODE_FS_MAGIC	0x09041934
+/* Pseudo filesystems: files that describe the kernel, not stored data. */
+#define KHIST_PROC_SUPER_MAGIC	0x9fa0
+#define KHIST_SYSFS_MAGIC	0x62656572
+#define KHIST_DEBUGFS_MAGIC	0x64626720
+#define KHIST_TRACEFS_MAGIC	0x74726163
+#define KHIST_SECURITYFS_MAGIC	0x73636673
+#define KHIST_CGROUP_SUPER_MAGIC	0x27e0eb
+#define KHIST_CGROUP2_SUPER_MAGIC	0x63677270
+#define KHIST_BPF_FS_MAGIC	0xcafe4a11
+#define KHIST_PSTOREFS_MAGIC	0x6165676c
+#define KHIST_EFIVARFS_MAGIC	0xde5e81e4
+#define KHIST_SELINUX_MAGIC	0xf97cff8c
+#define KHIST_SMACK_MAGIC	0x43415d53
+#define KHIST_DEVPTS_SUPER_MAGIC	0x1cd1
 
 static inline int khist_is_pseudo_fs(unsigned long magic)
 {
 	switch (magic) {
-	case 0x9fa0:		/* proc */
-	case 0x62656572:	/* sysfs */
-	case 0x64626720:	/* debugfs */
-	case 0x74726163:	/* tracefs */
-	case 0x73636673:	/* securityfs */
-	case 0x27e0eb:		/* cgroup */
-	case 0x63677270:	/* cgroup2 */
-	case 0xcafe4a11:	/* bpffs */
-	case 0x6165676c:	/* pstore */
-	case 0xde5e81e4:	/* efivarfs */
-	case 0xf97cff8c:	/* selinuxfs */
-	case 0x43415d53:	/* smackfs */
-	case 0x1cd1:		/* devpts */
+	case KHIST_PROC_SUPER_MAGIC:
+	case KHIST_SYSFS_MAGIC:
+	case KHIST_DEBUGFS_MAGIC:
+	case KHIST_TRACEFS_MAGIC:
+	case KHIST_SECURITYFS_MAGIC:
+	case KHIST_CGROUP_SUPER_MAGIC:
+	case KHIST_CGROUP2_SUPER_MAGIC:
+	case KHIST_BPF_FS_MAGIC:
+	case KHIST_PSTOREFS_MAGIC:
+	case KHIST_EFIVARFS_MAGIC:
+	case KHIST_SELINUX_MAGIC:
+	case KHIST_SMACK_MAGIC:
+	case KHIST_DEVPTS_SUPER_MAGIC:
 		return 1;
 	default:
 		return 0;

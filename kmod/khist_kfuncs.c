@@ -22,7 +22,16 @@
 /* The shared classification must agree with the kernel's own constants. */
 static_assert(KHIST_S_IFMT == S_IFMT && KHIST_S_IFREG == S_IFREG && KHIST_S_IFSOCK == S_IFSOCK &&
 	      KHIST_S_IFIFO == S_IFIFO && KHIST_S_IFCHR == S_IFCHR && KHIST_S_IFDIR == S_IFDIR);
+static_assert(KHIST_S_IFLNK == S_IFLNK && KHIST_S_IFBLK == S_IFBLK);
 static_assert(KHIST_ANON_INODE_FS_MAGIC == ANON_INODE_FS_MAGIC);
+static_assert(KHIST_PROC_SUPER_MAGIC == PROC_SUPER_MAGIC && KHIST_SYSFS_MAGIC == SYSFS_MAGIC &&
+	      KHIST_DEBUGFS_MAGIC == DEBUGFS_MAGIC && KHIST_TRACEFS_MAGIC == TRACEFS_MAGIC &&
+	      KHIST_SECURITYFS_MAGIC == SECURITYFS_MAGIC &&
+	      KHIST_CGROUP_SUPER_MAGIC == CGROUP_SUPER_MAGIC &&
+	      KHIST_CGROUP2_SUPER_MAGIC == CGROUP2_SUPER_MAGIC && KHIST_BPF_FS_MAGIC == BPF_FS_MAGIC &&
+	      KHIST_PSTOREFS_MAGIC == PSTOREFS_MAGIC && KHIST_EFIVARFS_MAGIC == EFIVARFS_MAGIC &&
+	      KHIST_SELINUX_MAGIC == SELINUX_MAGIC && KHIST_SMACK_MAGIC == SMACK_MAGIC &&
+	      KHIST_DEVPTS_SUPER_MAGIC == DEVPTS_SUPER_MAGIC);
 
 __bpf_kfunc_start_defs();
 
@@ -45,23 +54,41 @@ __bpf_kfunc u32 khist_file_kind(struct file *file__nullable)
 	return khist_classify_file(inode->i_mode, inode->i_sb->s_magic);
 }
 
+/*
+ * Whether d_path() may take a lock for @path: synthetic names (pipes,
+ * sockets, anonymous inodes) are formatted by d_dname() without one; other
+ * paths are walked locklessly first, but a walk that races with a rename or
+ * mount change is retried under rename_lock/mount_lock, and reading
+ * current->fs waits for its spinlock while a writer holds it.
+ */
+static bool khist_path_may_lock(const struct path *path)
+{
+	const struct dentry *dentry = path->dentry;
+
+	return !(dentry->d_op && dentry->d_op->d_dname &&
+		 (!IS_ROOT(dentry) || dentry != path->mnt->mnt_root));
+}
+
 /**
  * khist_file_path - write a file's path into a BPF buffer
  * @file__nullable: the file
  * @buf: destination
  * @buf__sz: its size
  *
- * d_path() walks dentries under RCU and the rename/mount seqlocks, takes no
- * sleeping lock on its lockless first pass, allocates nothing and runs the
- * d_dname() of pipes, sockets and anonymous inodes, which only format a
- * string: it is safe where the glue events and fexit programs run (in
- * process context with preemption or migration disabled). Only a rename or
- * mount racing with the walk makes it retry with the seqlock held.
+ * d_path() walks dentries under RCU and allocates nothing; only a walk that
+ * races with a rename or mount change takes a spinlock (see
+ * khist_path_may_lock()). That is safe where glue events and fexit programs
+ * run on a non-RT kernel (process context, preemption or migration
+ * disabled). On PREEMPT_RT those spinlocks sleep: a caller that cannot
+ * sleep there (every tracepoint program, the glue events included) gets
+ * -EAGAIN for paths that may need them; fexit programs, which stay
+ * preemptible on RT, and synthetic names still get the path.
  *
  * Return: the path's length without the NUL; -EINVAL for a NULL file, an
  * empty buffer, or a caller with no filesystem context (interrupt, exit);
- * -ENAMETOOLONG when the path did not fit, in which case the buffer holds its tail (the end of the path); other negative errnos from
- * d_path(). The buffer is NUL-terminated in every case (empty when a
+ * -EAGAIN as above; -ENAMETOOLONG when the path did not fit, in which case
+ * the buffer holds its tail (the end of the path); other negative errnos
+ * from d_path(). The buffer is NUL-terminated in every case (empty when a
  * synthetic name such as "pipe:[123]" did not fit).
  */
 __bpf_kfunc int khist_file_path(struct file *file__nullable, char *buf, u32 buf__sz)
@@ -83,6 +110,11 @@ __bpf_kfunc int khist_file_path(struct file *file__nullable, char *buf, u32 buf_
 	if (!file__nullable || !in_task() || !current->fs) {
 		khist_stat_inc(KHIST_STAT_KFUNC_ERRORS);
 		return -EINVAL;
+	}
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) && !preemptible() &&
+	    khist_path_may_lock(&file__nullable->f_path)) {
+		khist_stat_inc(KHIST_STAT_PATH_FAILURES);
+		return -EAGAIN;
 	}
 	path = d_path(&file__nullable->f_path, buf, buf__sz);
 	if (IS_ERR(path)) {

@@ -29,6 +29,28 @@
 
 static struct kmod_client *client;
 static struct kmod_glue_test_bpf *skel;
+static bool preempt_rt;
+
+/* What one read looked like from the glue event and from fexit on vfs_read. */
+struct read_views {
+	struct observation glue;
+	struct observation fexit;
+};
+
+/*
+ * khist_file_path() gives @want, except where it must refuse: from the glue
+ * (preemption disabled) on PREEMPT_RT, for a path d_path() may lock for.
+ */
+static void expect_path(bool *ok, const char *via, const struct observation *seen,
+			const char *want, bool refused)
+{
+	if (refused ? seen->path_len == -EAGAIN && !seen->path[0] :
+		      !strcmp(seen->path, want) && seen->path_len == (int)strlen(want))
+		return;
+	ktap_print_msg("%s: path '%s' length %d, expected %s%s", via, seen->path, seen->path_len,
+		       refused ? "-EAGAIN and nothing on PREEMPT_RT, not " : "", want);
+	*ok = false;
+}
 
 static bool write_text(const char *path, const char *text)
 {
@@ -140,8 +162,30 @@ static void test_ftrace_fires(int fd)
 	ktap_test_result(ok, "ftrace_event_fires_per_read");
 }
 
+/* Reads one byte from @fd with the glue and fexit programs attached; what they saw. */
+static struct read_views observe_read(int fd)
+{
+	struct bpf_link *glue = bpf_program__attach(skel->progs.on_read);
+	struct bpf_link *fexit = bpf_program__attach(skel->progs.fexit_read);
+	struct read_views views;
+	char byte;
+
+	if (!glue || !fexit)
+		ktap_exit_fail("attaching the read programs: %s", strerror(errno));
+	memset(&skel->bss->read_seen, 0, sizeof(skel->bss->read_seen));
+	memset(&skel->bss->fexit_read_seen, 0, sizeof(skel->bss->fexit_read_seen));
+	if (read(fd, &byte, 1) != 1)
+		skel->bss->read_seen.ret = -errno;
+	views.glue = skel->bss->read_seen;
+	views.fexit = skel->bss->fexit_read_seen;
+	bpf_link__destroy(glue);
+	bpf_link__destroy(fexit);
+	return views;
+}
+
 static void test_bpf_read_write(int fd)
 {
+	struct read_views views;
 	struct observation read_seen, write_seen;
 	unsigned long long raw_events;
 	struct bpf_link *read_link, *write_link, *raw_link;
@@ -194,73 +238,100 @@ static void test_bpf_read_write(int fd)
 	EXPECT(ok, write_seen.latency_min_ns > 0 && write_seen.latency_max_ns < MAX_LATENCY_NS,
 	       "latency %llu..%llu ns", (unsigned long long)write_seen.latency_min_ns,
 	       (unsigned long long)write_seen.latency_max_ns);
+	EXPECT(ok, write_seen.count == WRITE_SIZE && write_seen.ret == WRITE_SIZE,
+	       "count %llu ret %lld", (unsigned long long)write_seen.count, (long long)write_seen.ret);
+	EXPECT(ok, write_seen.kind == KHIST_FILE_REGULAR, "kind %u", write_seen.kind);
+	expect_path(&ok, "write", &write_seen, TEST_FILE, preempt_rt);
 	ktap_test_result(ok, "tp_btf_sees_each_write");
 
 	ok = true;
 	EXPECT(ok, read_seen.kind == KHIST_FILE_REGULAR, "kind %u", read_seen.kind);
-	EXPECT(ok, !strcmp(read_seen.path, TEST_FILE) && read_seen.path_len == (int)strlen(TEST_FILE),
-	       "path '%s' length %d", read_seen.path, read_seen.path_len);
-	EXPECT(ok, skel->bss->small_path_len == -ENAMETOOLONG &&
-		   !strcmp(skel->bss->small_path, TEST_FILE + strlen(TEST_FILE) - 7),
-	       "8-byte buffer: %d '%s'", skel->bss->small_path_len, skel->bss->small_path);
+	expect_path(&ok, "glue", &read_seen, TEST_FILE, preempt_rt);
+	if (preempt_rt)
+		EXPECT(ok, skel->bss->small_path_len == -EAGAIN && !skel->bss->small_path[0],
+		       "8-byte buffer: %d '%s'", skel->bss->small_path_len, skel->bss->small_path);
+	else
+		EXPECT(ok, skel->bss->small_path_len == -ENAMETOOLONG &&
+			   !strcmp(skel->bss->small_path, TEST_FILE + strlen(TEST_FILE) - 7),
+		       "8-byte buffer: %d '%s'", skel->bss->small_path_len, skel->bss->small_path);
+	views = observe_read(fd);
+	EXPECT(ok, views.fexit.events == 1 && views.fexit.kind == KHIST_FILE_REGULAR,
+	       "fexit: events %llu kind %u", (unsigned long long)views.fexit.events,
+	       views.fexit.kind);
+	expect_path(&ok, "fexit", &views.fexit, TEST_FILE, false);
 	ktap_test_result(ok, "regular_file_kind_and_path");
 
+	/* The read event keeps its probe while the raw_tp program still uses it. */
+	ok = true;
 	bpf_link__destroy(read_link);
+	EXPECT(ok, probe_state(&read_active, &write_active) && read_active && write_active,
+	       "after detaching tp_btf from the read event: read %d write %d", read_active,
+	       write_active);
 	bpf_link__destroy(write_link);
+	EXPECT(ok, probe_state(&read_active, &write_active) && read_active && !write_active,
+	       "after detaching the write event's only program: read %d write %d", read_active,
+	       write_active);
+	ktap_test_result(ok, "probe_stays_while_a_consumer_remains");
+
 	bpf_link__destroy(raw_link);
 	ok = probe_state(&read_active, &write_active) && !read_active && !write_active;
 	ktap_test_result(ok, "probes_unregistered_after_last_detach");
 }
 
-/* Reads one byte from @fd with the read program attached; what it saw. */
-static struct observation observe_read(int fd)
+/* One synthetic-name file (a pipe or socket): kind and "NAME:[inode]" from both hooks. */
+static void expect_synthetic(bool *ok, int fd, const char *prefix, unsigned int kind)
 {
-	struct bpf_link *link = bpf_program__attach(skel->progs.on_read);
-	char byte;
+	struct read_views views = observe_read(fd);
+	char want[64];
+	struct stat st;
 
-	memset(&skel->bss->read_seen, 0, sizeof(skel->bss->read_seen));
-	if (read(fd, &byte, 1) != 1)
-		skel->bss->read_seen.ret = -errno;
-	bpf_link__destroy(link);
-	return skel->bss->read_seen;
+	if (fstat(fd, &st))
+		ktap_exit_fail("fstat: %s", strerror(errno));
+	snprintf(want, sizeof(want), "%s:[%lu]", prefix, (unsigned long)st.st_ino);
+	EXPECT(*ok, views.glue.events == 1 && views.glue.kind == kind && views.glue.ret == 1,
+	       "glue: events %llu kind %u ret %lld", (unsigned long long)views.glue.events,
+	       views.glue.kind, (long long)views.glue.ret);
+	EXPECT(*ok, views.fexit.events == 1 && views.fexit.kind == kind,
+	       "fexit: events %llu kind %u", (unsigned long long)views.fexit.events,
+	       views.fexit.kind);
+	/* d_dname() formats these without a lock: given even on PREEMPT_RT. */
+	expect_path(ok, "glue", &views.glue, want, false);
+	expect_path(ok, "fexit", &views.fexit, want, false);
 }
 
 static void test_kinds(void)
 {
-	struct observation seen;
+	struct read_views views;
 	int fd, fds[2];
 	bool ok;
 
 	ok = true;
 	fd = open("/proc/version", O_RDONLY);
-	seen = observe_read(fd);
+	views = observe_read(fd);
 	close(fd);
-	EXPECT(ok, seen.events == 1 && seen.kind == KHIST_FILE_PSEUDO_FS, "events %llu kind %u",
-	       (unsigned long long)seen.events, seen.kind);
-	EXPECT(ok, !strcmp(seen.path, "/proc/version"), "path '%s'", seen.path);
+	EXPECT(ok, views.glue.events == 1 && views.glue.kind == KHIST_FILE_PSEUDO_FS,
+	       "glue: events %llu kind %u", (unsigned long long)views.glue.events, views.glue.kind);
+	EXPECT(ok, views.fexit.events == 1 && views.fexit.kind == KHIST_FILE_PSEUDO_FS,
+	       "fexit: events %llu kind %u", (unsigned long long)views.fexit.events,
+	       views.fexit.kind);
+	expect_path(&ok, "glue", &views.glue, "/proc/version", preempt_rt);
+	expect_path(&ok, "fexit", &views.fexit, "/proc/version", false);
 	ktap_test_result(ok, "proc_file_kind_and_path");
 
 	ok = true;
 	if (pipe(fds) || write(fds[1], "p", 1) != 1)
 		ktap_exit_fail("pipe: %s", strerror(errno));
-	seen = observe_read(fds[0]);
+	expect_synthetic(&ok, fds[0], "pipe", KHIST_FILE_FIFO);
 	close(fds[0]);
 	close(fds[1]);
-	EXPECT(ok, seen.events == 1 && seen.kind == KHIST_FILE_FIFO, "events %llu kind %u",
-	       (unsigned long long)seen.events, seen.kind);
-	EXPECT(ok, !strncmp(seen.path, "pipe:[", 6) && seen.path_len == (int)strlen(seen.path),
-	       "path '%s' length %d", seen.path, seen.path_len);
 	ktap_test_result(ok, "pipe_kind_and_path");
 
 	ok = true;
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) || write(fds[1], "s", 1) != 1)
 		ktap_exit_fail("socketpair: %s", strerror(errno));
-	seen = observe_read(fds[0]);
+	expect_synthetic(&ok, fds[0], "socket", KHIST_FILE_SOCKET);
 	close(fds[0]);
 	close(fds[1]);
-	EXPECT(ok, seen.events == 1 && seen.kind == KHIST_FILE_SOCKET, "events %llu kind %u",
-	       (unsigned long long)seen.events, seen.kind);
-	EXPECT(ok, !strncmp(seen.path, "socket:[", 8), "path '%s'", seen.path);
 	ktap_test_result(ok, "socket_kind_and_path");
 
 	ok = true;
@@ -316,7 +387,7 @@ static void test_missed_events(void)
 	pthread_t threads[BLOCKED_READERS];
 	pthread_attr_t attr;
 	struct bpf_link *link;
-	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+	long cpus = libbpf_num_possible_cpus();
 	bool ok = true;
 	int started = 0;
 
@@ -387,12 +458,13 @@ int main(void)
 
 	ktap_print_header();
 	kmod_fresh_load_or_skip(NULL);
-	ktap_set_plan(14);
+	ktap_set_plan(15);
 	if (tracefs_ensure_mounted())
 		ktap_exit_fail("cannot mount tracefs");
 	err = kmod_client_open(&client);
 	if (err)
 		ktap_exit_fail("netlink: %s", strerror(-err));
+	preempt_rt = kernel_is_preempt_rt();
 	skel = kmod_glue_test_bpf__open();
 	if (!skel)
 		ktap_exit_fail("opening the BPF object: %s", strerror(errno));

@@ -9,6 +9,8 @@
 
 #include <linux/types.h>
 
+#include "../agent/bpffs.h"
+#include "kmod_client.h"
 #include "ktap.h"
 #include "kmod_util.h"
 #include "progs/kmod_glue_test.h"
@@ -16,6 +18,7 @@
 
 #define CYCLES 20
 #define CYCLE_READS 10
+#define TRACING "/sys/kernel/tracing"
 
 /* Looks @field up in the .modinfo section of the module file. */
 static bool modinfo_field(const char *path, const char *field, char *value, size_t size)
@@ -99,6 +102,55 @@ static bool kernel_log_contains(const char *text)
 	return found;
 }
 
+/* Whether ftrace has a callback on vfs_read or vfs_write (the glue's fprobes). */
+static bool vfs_functions_traced(void)
+{
+	FILE *f = fopen(TRACING "/enabled_functions", "r");
+	bool traced = false;
+	char line[512];
+
+	if (!f)
+		ktap_exit_fail("opening enabled_functions: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		traced |= !strncmp(line, "vfs_read ", 9) || !strncmp(line, "vfs_write ", 10);
+	fclose(f);
+	return traced;
+}
+
+/*
+ * What the module puts in the kernel, seen while it is in use, and gone
+ * after rmmod: the probe under ftrace, the trace events, the genl family.
+ */
+static void test_nothing_left_after_rmmod(void)
+{
+	struct kmod_glue_test_bpf *skel = NULL;
+	struct kmod_client *client = NULL;
+	bool ok = true;
+	int err;
+
+	err = kmod_load(NULL);
+	EXPECT(ok, err == 0, "insmod: %s", strerror(-err));
+	EXPECT(ok, !vfs_functions_traced(), "vfs_read/vfs_write traced before any consumer");
+	skel = kmod_glue_test_bpf__open_and_load();
+	EXPECT(ok, skel && (skel->links.on_read = bpf_program__attach(skel->progs.on_read)),
+	       "attaching: %s", strerror(errno));
+	EXPECT(ok, vfs_functions_traced(), "no ftrace callback on vfs_read while attached");
+	EXPECT(ok, access(TRACING "/events/khist/khist_vfs_read", F_OK) == 0, "no trace event");
+	EXPECT(ok, kmod_client_open(&client) == 0, "genl family not found while loaded");
+	kmod_client_close(client);
+	kmod_glue_test_bpf__destroy(skel);
+	EXPECT(ok, !vfs_functions_traced(), "vfs_read still traced after the last detach");
+	err = kmod_unload();
+	EXPECT(ok, err == 0 && !kmod_loaded(), "rmmod: %s", strerror(-err));
+	EXPECT(ok, access(TRACING "/events/khist", F_OK) && errno == ENOENT,
+	       "events/khist still in tracefs after rmmod");
+	client = NULL;
+	err = kmod_client_open(&client);
+	EXPECT(ok, err == -ENOENT, "genl family after rmmod: %d", err);
+	kmod_client_close(client);
+	ktap_test_result(ok, "nothing_left_after_rmmod");
+}
+
 /* Loads, uses the read glue from BPF, detaches and unloads, CYCLES times. */
 static bool cycles_with_glue_in_use(void)
 {
@@ -142,7 +194,7 @@ static bool cycles_with_glue_in_use(void)
 
 int main(void)
 {
-	char value[256], expected[128];
+	char value[512], expected[128];
 	const char *why;
 	bool ok;
 	int err;
@@ -151,7 +203,9 @@ int main(void)
 	why = kmod_unavailable_reason();
 	if (why)
 		ktap_exit_skip("%s", why);
-	ktap_set_plan(8);
+	ktap_set_plan(9);
+	if (tracefs_ensure_mounted())
+		ktap_exit_fail("cannot mount tracefs");
 
 	ok = true;
 	EXPECT(ok, modinfo_field(kmod_path(), "license", value, sizeof(value)) &&
@@ -160,6 +214,13 @@ int main(void)
 		   !strcmp(value, KHIST_VERSION_STRING), "version '%s'", value);
 	EXPECT(ok, modinfo_field(kmod_path(), "description", value, sizeof(value)) &&
 		   strlen(value) > 10, "description '%s'", value);
+	EXPECT(ok, modinfo_field(kmod_path(), "parmtype", value, sizeof(value)) &&
+		   !strcmp(value, "publish_interval_ms:uint"), "parmtype '%s'", value);
+	/* The parameter's description states the range the module enforces. */
+	snprintf(expected, sizeof(expected), "max %u", KHIST_PUBLISH_INTERVAL_MAX_MS);
+	EXPECT(ok, modinfo_field(kmod_path(), "parm", value, sizeof(value)) &&
+		   !strncmp(value, "publish_interval_ms:", 20) && strstr(value, expected),
+	       "parm '%s' (want its description with '%s')", value, expected);
 	ktap_test_result(ok, "modinfo_fields");
 
 	if (kmod_loaded())
@@ -177,6 +238,9 @@ int main(void)
 		   !strcmp(value, KHIST_VERSION_STRING), "sysfs version '%s'", value);
 	snprintf(expected, sizeof(expected), "khist: version %s loaded", KHIST_VERSION_STRING);
 	EXPECT(ok, kernel_log_contains(expected), "'%s' in the kernel log", expected);
+	EXPECT(ok, read_sysfs("/sys/module/khist/parameters/publish_interval_ms", value,
+			      sizeof(value)) && !strcmp(value, "1000"),
+	       "publish_interval_ms '%s', default 1000", value);
 	ktap_print_msg("loaded %s, version %s", kmod_path(), value);
 	ktap_test_result(ok, "loaded_and_logged_version");
 
@@ -202,5 +266,6 @@ int main(void)
 	ktap_test_result(ok, "bad_parameter_refused");
 
 	ktap_test_result(cycles_with_glue_in_use(), "%d_cycles_with_glue_in_use", CYCLES);
+	test_nothing_left_after_rmmod();
 	ktap_finished();
 }

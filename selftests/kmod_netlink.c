@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <netlink/genl/genl.h>
 
+#include "collector_util.h"
 #include "kmod_client.h"
 #include "kmod_util.h"
 
@@ -176,6 +177,30 @@ static void test_request_counters(void)
 	ktap_test_result(ok, "request_and_error_counters");
 }
 
+/* `khist kmod` relays the module's extack message, and applies settings. */
+static void test_cli(void)
+{
+	char output[4096], expected[256];
+	int status, err;
+	bool ok = true;
+
+	err = kmod_publish(client);
+	snprintf(expected, sizeof(expected), "khist: kmod publish: %s: %s\n", strerror(-err),
+		 kmod_client_error(client));
+	status = run_khist("kmod publish", output, sizeof(output));
+	EXPECT(ok, err == -ENOENT && status == 1 && !strcmp(output, expected),
+	       "exit %d, printed '%s', expected '%s'", status, output, expected);
+	status = run_khist("kmod set interval_ms=4321", output, sizeof(output));
+	EXPECT(ok, status == 0 && !output[0], "set: exit %d '%s'", status, output);
+	status = run_khist("kmod info", output, sizeof(output));
+	EXPECT(ok, status == 0 && strstr(output, "publish interval:     4321 ms\n"),
+	       "info: exit %d '%s'", status, output);
+	status = run_khist("kmod set interval_ms=3600001", output, sizeof(output));
+	EXPECT(ok, status == 2 && strstr(output, "interval_ms takes 0..3600000"),
+	       "out of range: exit %d '%s'", status, output);
+	ktap_test_result(ok, "cli_relays_extack_and_applies");
+}
+
 static void test_family_gone_after_unload(void)
 {
 	struct kmod_client *again = NULL;
@@ -198,7 +223,7 @@ int main(void)
 
 	ktap_print_header();
 	kmod_fresh_load_or_skip("publish_interval_ms=1234");
-	ktap_set_plan(10);
+	ktap_set_plan(11);
 	err = kmod_client_open(&client);
 	if (err)
 		ktap_exit_fail("netlink: %s", strerror(-err));
@@ -207,6 +232,7 @@ int main(void)
 	test_rejections();
 	test_unprivileged();
 	test_request_counters();
+	test_cli();
 	test_family_gone_after_unload();
 	ktap_finished();
 }

@@ -237,11 +237,45 @@ static void test_percpu_and_unbind(void)
 	ret = kmod_unbind_map(client);
 	EXPECT(ok, ret == -ENOENT, "UNBIND_MAP unbound: %d", ret);
 	ktap_test_result(ok, "unbind_and_errors_when_unbound");
+
+	/* The netlink command unbinds too, after a last publication. */
+	ok = true;
+	ret = run(skel->progs.bind_percpu);
+	EXPECT(ok, ret == 0, "bind percpu again: %d", ret);
+	publishes = stat_now(KHIST_STAT_PUBLISHES);
+	ret = kmod_unbind_map(client);
+	EXPECT(ok, ret == 0, "UNBIND_MAP: %d '%s'", ret, kmod_client_error(client));
+	kmod_get_info(client, &info);
+	EXPECT(ok, info.bound_map_id == 0, "still bound: %u", info.bound_map_id);
+	EXPECT(ok, stat_now(KHIST_STAT_PUBLISHES) == publishes + 1, "publishes %llu, was %llu",
+	       (unsigned long long)stat_now(KHIST_STAT_PUBLISHES), (unsigned long long)publishes);
+	ktap_test_result(ok, "netlink_unbind_map");
 }
 
-/* Unloading publishes a last time into the bound map, which outlives the module. */
+/* Whether a map with this id still exists, waiting up to 5 s for deferred frees. */
+static bool map_id_lingers(uint32_t id)
+{
+	for (int i = 0; i < 250; i++) {
+		int fd = bpf_map_get_fd_by_id(id);
+
+		if (fd < 0 && errno == ENOENT)
+			return false;
+		if (fd >= 0)
+			close(fd);
+		usleep(20 * 1000);
+	}
+	return true;
+}
+
+/*
+ * Unloading publishes a last time into the bound map, which outlives the
+ * module; once nothing else holds them, both maps it was ever bound to are
+ * freed: every replacement, unbind and the unload dropped its reference.
+ */
 static void test_unload_publishes(void)
 {
+	uint32_t array_id = map_id(skel->maps.stats_array);
+	uint32_t percpu_id = map_id(skel->maps.stats_percpu);
 	uint64_t publishes;
 	bool ok = true;
 	int ret;
@@ -258,6 +292,12 @@ static void test_unload_publishes(void)
 	EXPECT(ok, pinned_value(KHIST_STAT_PUBLISHES) == publishes + 1, "publishes %llu, was %llu",
 	       (unsigned long long)pinned_value(KHIST_STAT_PUBLISHES), (unsigned long long)publishes);
 	ktap_test_result(ok, "unload_publishes_a_last_time");
+
+	ok = true;
+	unlink(PIN_PATH);
+	EXPECT(ok, array_id && !map_id_lingers(array_id), "array map %u still exists", array_id);
+	EXPECT(ok, percpu_id && !map_id_lingers(percpu_id), "percpu map %u still exists", percpu_id);
+	ktap_test_result(ok, "map_references_dropped");
 }
 
 int main(void)
@@ -266,7 +306,7 @@ int main(void)
 
 	ktap_print_header();
 	kmod_fresh_load_or_skip("publish_interval_ms=0");
-	ktap_set_plan(9);
+	ktap_set_plan(11);
 	if (bpffs_ensure_mounted("/sys/fs/bpf"))
 		ktap_exit_fail("cannot mount bpffs");
 	unlink(PIN_PATH);

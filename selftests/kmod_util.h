@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -40,6 +41,14 @@ static inline const char *kmod_path(void)
 	uname(&uts);
 	snprintf(path, sizeof(path), "%s/kmod/%s/khist.ko", build ? build : "build", uts.release);
 	return path;
+}
+
+/* PREEMPT_RT kernels say so in their version string ("... SMP PREEMPT_RT ..."). */
+static inline bool kernel_is_preempt_rt(void)
+{
+	struct utsname uts;
+
+	return uname(&uts) == 0 && strstr(uts.version, "PREEMPT_RT") != NULL;
 }
 
 static inline int kmod_load(const char *params)

@@ -10,9 +10,9 @@
 
 const volatile __u32 target_tgid;
 
-
 struct observation read_seen;
 struct observation write_seen;
+struct observation fexit_read_seen;
 __u64 raw_read_events;
 __s32 small_path_len;
 char small_path[8];
@@ -60,6 +60,19 @@ int BPF_PROG(on_write, struct file *file, size_t count, ssize_t ret, __u64 laten
 	if (!is_target() || !file)
 		return 0;
 	observe(&write_seen, file, count, ret, latency_ns);
+	return 0;
+}
+
+/* The same kfuncs from fexit, which stays preemptible on PREEMPT_RT. */
+SEC("fexit/vfs_read")
+int BPF_PROG(fexit_read, struct file *file, char *buf, size_t count, loff_t *pos, ssize_t ret)
+{
+	if (!is_target() || !file)
+		return 0;
+	fexit_read_seen.events++;
+	fexit_read_seen.kind = khist_file_kind(file);
+	fexit_read_seen.path_len = khist_file_path(file, fexit_read_seen.path,
+						   sizeof(fexit_read_seen.path));
 	return 0;
 }
 
