@@ -2,7 +2,9 @@
 /*
  * floor SET: attaches the empty programs of SET, prints "attached", and
  * holds them until SIGTERM or SIGINT. Sets: syscalls, syscalls-clock,
- * syscalls-timed, sched, read-syscalls, read-fentry, read-kprobe, read-glue.
+ * syscalls-timed, sched, read-syscalls, read-fentry, read-kprobe, read-glue,
+ * and halves of the read pairs (read-fentry-entry, read-kprobe-entry,
+ * read-kretprobe) to tell the entry hook's cost from the return hook's.
  */
 #include <errno.h>
 #include <signal.h>
@@ -25,6 +27,9 @@ static const struct {
 	{ "read-fentry", { "floor_vfs_read_fentry", "floor_vfs_read_fexit" } },
 	{ "read-kprobe", { "floor_vfs_read_kprobe", "floor_vfs_read_kretprobe" } },
 	{ "read-glue", { "floor_vfs_read_glue" } },
+	{ "read-fentry-entry", { "floor_vfs_read_fentry" } },
+	{ "read-kprobe-entry", { "floor_vfs_read_kprobe" } },
+	{ "read-kretprobe", { "floor_vfs_read_kretprobe" } },
 };
 
 static volatile sig_atomic_t stop;
@@ -51,7 +56,10 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], sets[i].set))
 			chosen = i;
 	if (chosen < 0) {
-		fprintf(stderr, "usage: floor syscalls|syscalls-clock|syscalls-timed|sched|read-syscalls|read-fentry|read-kprobe|read-glue\n");
+		fprintf(stderr, "usage: floor SET, one of:");
+		for (unsigned int i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+			fprintf(stderr, " %s", sets[i].set);
+		fprintf(stderr, "\n");
 		return 2;
 	}
 	libbpf_set_print(no_print);

@@ -22,14 +22,22 @@
 #include "prometheus.h"
 #include "reader.h"
 
+/* Writes one element (reader_open() gives read-only descriptors). */
 static int fill(const char *root, const char *map, const void *key, const void *per_cpu_value)
 {
-	int fd = reader_open(root, "syscalls", map), err;
+	char path[512];
+	int fd, err;
 
-	if (fd < 0)
-		return fd;
-	err = bpf_map_update_elem(fd, key, per_cpu_value, BPF_ANY) ? -errno : 0;
-	close(fd);
+	snprintf(path, sizeof(path), "%s/syscalls/%s", root, map);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_update_elem(fd, key, per_cpu_value, BPF_ANY)) {
+		err = -errno;
+		fprintf(stderr, "render: writing %s: %s\n", path, strerror(-err));
+	} else {
+		err = 0;
+	}
+	if (fd >= 0)
+		close(fd);
 	return err;
 }
 

@@ -15,7 +15,8 @@ echo
 echo "| condition | ns/op (median) | overhead ns/op |"
 echo "|---|---:|---:|"
 declare -A over
-for mode in none floor-glue floor-fentry floor-kprobe glue fentry kprobe; do
+for mode in none floor-glue floor-fentry floor-kprobe floor-fentry-entry floor-kprobe-entry \
+	floor-kretprobe glue fentry kprobe; do
 	m=$(median $mode)
 	over[$mode]=$(awk -v a="$m" -v b="$none" 'BEGIN { printf "%.0f", a - b }')
 	echo "| $mode | $m | ${over[$mode]} |"

@@ -7,7 +7,8 @@ rounds=${1:-5}
 root=/sys/fs/bpf/khist-vm-bench
 insmod "$build/kmod/$(uname -r)/khist.ko" || exit 1
 for round in $(seq "$rounds"); do
-	for mode in none glue fentry kprobe floor-glue floor-fentry floor-kprobe; do
+	for mode in none glue fentry kprobe floor-glue floor-fentry floor-kprobe \
+		    floor-fentry-entry floor-kprobe-entry floor-kretprobe; do
 		case $mode in
 		none) ;;
 		floor-*)

@@ -55,18 +55,18 @@ __bpf_kfunc u32 khist_file_kind(struct file *file__nullable)
 }
 
 /*
- * Whether d_path() may take a lock for @path: synthetic names (pipes,
- * sockets, anonymous inodes) are formatted by d_dname() without one; other
- * paths are walked locklessly first, but a walk that races with a rename or
- * mount change is retried under rename_lock/mount_lock, and reading
- * current->fs waits for its spinlock while a writer holds it.
+ * Whether d_path() gives @path a synthetic name (pipes, sockets, anonymous
+ * inodes), formatted by d_dname() without a lock. Other paths are walked
+ * locklessly first, but a walk that races with a rename or mount change is
+ * retried under rename_lock/mount_lock, and reading current->fs waits for
+ * its spinlock while a writer holds it.
  */
-static bool khist_path_may_lock(const struct path *path)
+static bool khist_path_is_synthetic(const struct path *path)
 {
 	const struct dentry *dentry = path->dentry;
 
-	return !(dentry->d_op && dentry->d_op->d_dname &&
-		 (!IS_ROOT(dentry) || dentry != path->mnt->mnt_root));
+	return dentry->d_op && dentry->d_op->d_dname &&
+	       (!IS_ROOT(dentry) || dentry != path->mnt->mnt_root);
 }
 
 /**
@@ -75,14 +75,14 @@ static bool khist_path_may_lock(const struct path *path)
  * @buf: destination
  * @buf__sz: its size
  *
- * d_path() walks dentries under RCU and allocates nothing; only a walk that
- * races with a rename or mount change takes a spinlock (see
- * khist_path_may_lock()). That is safe where glue events and fexit programs
- * run on a non-RT kernel (process context, preemption or migration
- * disabled). On PREEMPT_RT those spinlocks sleep: a caller that cannot
- * sleep there (every tracepoint program, the glue events included) gets
- * -EAGAIN for paths that may need them; fexit programs, which stay
- * preemptible on RT, and synthetic names still get the path.
+ * d_path() walks dentries under RCU and allocates nothing; only a walk
+ * that races with a rename or mount change takes a spinlock (see
+ * khist_path_is_synthetic()). That is safe where glue events and fexit
+ * programs run on a non-RT kernel (process context, preemption or
+ * migration disabled). On PREEMPT_RT those spinlocks sleep: a caller that
+ * cannot sleep there (every tracepoint program, the glue events included)
+ * gets -EAGAIN for a path that is not synthetic; fexit programs, which
+ * stay preemptible on RT, get every path.
  *
  * Return: the path's length without the NUL; -EINVAL for a NULL file, an
  * empty buffer, or a caller with no filesystem context (interrupt, exit);
@@ -93,7 +93,6 @@ static bool khist_path_may_lock(const struct path *path)
  */
 __bpf_kfunc int khist_file_path(struct file *file__nullable, char *buf, u32 buf__sz)
 {
-	struct dentry *dentry;
 	char *path;
 	int len;
 
@@ -112,18 +111,17 @@ __bpf_kfunc int khist_file_path(struct file *file__nullable, char *buf, u32 buf_
 		return -EINVAL;
 	}
 	if (IS_ENABLED(CONFIG_PREEMPT_RT) && !preemptible() &&
-	    khist_path_may_lock(&file__nullable->f_path)) {
+	    !khist_path_is_synthetic(&file__nullable->f_path)) {
 		khist_stat_inc(KHIST_STAT_PATH_FAILURES);
 		return -EAGAIN;
 	}
 	path = d_path(&file__nullable->f_path, buf, buf__sz);
 	if (IS_ERR(path)) {
 		khist_stat_inc(KHIST_STAT_PATH_FAILURES);
-		dentry = file__nullable->f_path.dentry;
 		/* Real paths overflow keeping their tail; synthetic names write nothing. */
 		buf[buf__sz - 1] = '\0';
 		if (PTR_ERR(path) != -ENAMETOOLONG ||
-		    (dentry->d_op && dentry->d_op->d_dname))
+		    khist_path_is_synthetic(&file__nullable->f_path))
 			buf[0] = '\0';
 		return PTR_ERR(path);
 	}
