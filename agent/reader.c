@@ -376,58 +376,83 @@ int reader_vfs_counts(const char *pin_root, struct khist_vfs_counts counts[KHIST
 	return 0;
 }
 
+/* Room for @count rows in @table's keys and values. */
+static bool reader_table_reserve(struct reader_table *table, size_t count)
+{
+	void *keys, *values;
+
+	keys = realloc(table->keys, count * table->key_size);
+	if (!keys)
+		return false;
+	table->keys = keys;
+	values = realloc(table->values, count * table->value_size);
+	if (!values)
+		return false;
+	table->values = values;
+	return true;
+}
+
 /*
- * Adds each CPU's pending entry (@pending_map, one per-CPU slot holding a
- * key at @key_offset and a table value at @value_offset) to @table:
- * @add sums the counts of one value into another.
+ * Adds the pending entries of every slot and CPU (@pending_map, per-CPU
+ * slots each holding a key at @key_offset and a table value at
+ * @value_offset) to @table: @add sums the counts of one value into another.
  */
 static int merge_pending(const char *pin_root, const char *collector, const char *pending_map,
 			 size_t pending_size, size_t key_offset, size_t value_offset,
 			 bool (*empty)(const void *pending),
 			 void (*add)(void *to, const void *from), struct reader_table *table)
 {
-	int cpus = libbpf_num_possible_cpus(), fd;
-	size_t stride = (pending_size + 7) & ~(size_t)7;
-	char *slots, *keys, *values;
-	__u32 zero = 0;
+	int cpus = libbpf_num_possible_cpus(), fd, err = 0;
+	size_t stride = (pending_size + 7) & ~(size_t)7, entries;
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	char *slots = NULL;
 
 	fd = reader_open(pin_root, collector, pending_map);
 	if (fd < 0)
 		return fd;
-	slots = calloc(cpus, stride);
-	keys = realloc(table->keys, (size_t)(table->count + cpus) * table->key_size);
-	if (keys)
-		table->keys = keys;
-	values = realloc(table->values, (size_t)(table->count + cpus) * table->value_size);
-	if (values)
-		table->values = values;
-	if (!slots || !keys || !values || bpf_map_lookup_elem(fd, &zero, slots)) {
-		int err = slots && keys && values ? -errno : -ENOMEM;
-
-		free(slots);
-		close(fd);
-		return fail(err, "%s/%s/%s: %s", pin_root, collector, pending_map, strerror(-err));
+	if (bpf_map_get_info_by_fd(fd, &info, &info_len)) {
+		err = -errno;
+		goto out;
 	}
-	close(fd);
-	for (int cpu = 0; cpu < cpus; cpu++) {
-		const char *slot = slots + cpu * stride;
-		unsigned int i;
+	entries = (size_t)info.max_entries * cpus;
+	slots = calloc(cpus, stride);
+	if (!slots || !reader_table_reserve(table, table->count + entries)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (__u32 key = 0; key < info.max_entries; key++) {
+		if (bpf_map_lookup_elem(fd, &key, slots)) {
+			err = -errno;
+			goto out;
+		}
+		for (int cpu = 0; cpu < cpus; cpu++) {
+			const char *slot = slots + cpu * stride;
+			char *keys = table->keys, *values = table->values;
+			unsigned int i;
 
-		if (empty(slot))
-			continue;
-		for (i = 0; i < table->count; i++)
-			if (!memcmp(keys + (size_t)i * table->key_size, slot + key_offset, table->key_size))
-				break;
-		if (i == table->count) {
-			memcpy(keys + (size_t)i * table->key_size, slot + key_offset, table->key_size);
-			memcpy(values + (size_t)i * table->value_size, slot + value_offset,
-			       table->value_size);
-			table->count++;
-		} else {
-			add(values + (size_t)i * table->value_size, slot + value_offset);
+			if (empty(slot))
+				continue;
+			for (i = 0; i < table->count; i++)
+				if (!memcmp(keys + (size_t)i * table->key_size, slot + key_offset,
+					    table->key_size))
+					break;
+			if (i == table->count) {
+				memcpy(keys + (size_t)i * table->key_size, slot + key_offset,
+				       table->key_size);
+				memcpy(values + (size_t)i * table->value_size, slot + value_offset,
+				       table->value_size);
+				table->count++;
+			} else {
+				add(values + (size_t)i * table->value_size, slot + value_offset);
+			}
 		}
 	}
+out:
 	free(slots);
+	close(fd);
+	if (err)
+		return fail(err, "%s/%s/%s: %s", pin_root, collector, pending_map, strerror(-err));
 	return 0;
 }
 

@@ -52,7 +52,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, KHIST_PENDING_SLOTS);
 	__type(key, __u32);
 	__type(value, struct khist_process_pending);
 } process_pending SEC(".maps");
@@ -128,10 +128,10 @@ static __always_inline void flush_process(struct khist_process_pending *pending)
 
 static __always_inline void count_process(bool failed)
 {
-	__u32 zero = 0, tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, slot = tgid & (KHIST_PENDING_SLOTS - 1);
 	struct khist_process_pending *pending;
 
-	pending = bpf_map_lookup_elem(&process_pending, &zero);
+	pending = bpf_map_lookup_elem(&process_pending, &slot);
 	if (!pending)
 		return;
 	if (pending->tgid != tgid) {

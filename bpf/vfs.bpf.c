@@ -51,7 +51,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, KHIST_PENDING_SLOTS);
 	__type(key, __u32);
 	__type(value, struct khist_file_pending);
 } file_pending SEC(".maps");
@@ -104,21 +104,45 @@ static __always_inline void flush_file(struct khist_file_pending *pending)
 	}
 }
 
-/*
- * The per-CPU slot for (@file, @inode) of the current process. When it held
- * another file, that one is flushed and *@fresh tells the caller to fill in
- * the key and the name: copied once per change of file, never per event.
- */
-static __always_inline struct khist_file_pending *file_slot(__u64 file, __u64 inode, bool *fresh)
+static __always_inline bool holds(const struct khist_file_pending *pending, __u64 file,
+				  __u64 inode, __u32 tgid)
 {
-	__u32 zero = 0, tgid = bpf_get_current_pid_tgid() >> 32;
-	struct khist_file_pending *pending = bpf_map_lookup_elem(&file_pending, &zero);
+	return pending->file == file && pending->inode == inode && pending->key.tgid == tgid;
+}
+
+/*
+ * The per-CPU slot for (@file, @inode) of the current process: one of two
+ * candidates hashed from the inode number and the process (the verifier
+ * allows no arithmetic on the pointers but adding), so a few files in use
+ * by turns on a CPU keep their slots. When the slot taken held another file
+ * (an empty slot first, else the less busy one), that one is flushed and
+ * *@fresh tells the caller to fill in the key and the name: copied once per
+ * change of file in the slot, never per event.
+ */
+static __always_inline struct khist_file_pending *file_slot(__u64 file, __u64 inode, __u64 ino,
+							     bool *fresh)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 hash = ((__u32)ino * 0x9e3779b1u + tgid) * 0x85ebca6bu;
+	__u32 first = hash >> 29, second = (hash >> 26) & (KHIST_PENDING_SLOTS - 1);
+	struct khist_file_pending *pending, *other;
 
 	*fresh = false;
+	pending = bpf_map_lookup_elem(&file_pending, &first);
 	if (!pending)
 		return NULL;
-	if (pending->file == file && pending->inode == inode && pending->key.tgid == tgid)
+	if (holds(pending, file, inode, tgid))
 		return pending;
+	if (second == first)
+		second ^= 1;
+	other = bpf_map_lookup_elem(&file_pending, &second);
+	if (!other)
+		return NULL;
+	if (holds(other, file, inode, tgid))
+		return other;
+	if (pending->file && (!other->file || other->value.reads + other->value.writes <
+					      pending->value.reads + pending->value.writes))
+		pending = other;
 	if (pending->file)
 		flush_file(pending);
 	__builtin_memset(&pending->value, 0, sizeof(pending->value));
@@ -148,16 +172,18 @@ static __always_inline void track_file_by_name(__u32 op, struct file *file, __s6
 {
 	struct khist_file_pending *pending;
 	struct inode *inode;
+	__u64 ino;
 	bool fresh;
 
 	if (!track_files || !file)
 		return;
 	inode = BPF_CORE_READ(file, f_inode);
-	pending = file_slot((__u64)file, (__u64)inode, &fresh);
+	ino = BPF_CORE_READ(inode, i_ino);
+	pending = file_slot((__u64)file, (__u64)inode, ino, &fresh);
 	if (!pending)
 		return;
 	if (fresh) {
-		pending->key.ino = BPF_CORE_READ(inode, i_ino);
+		pending->key.ino = ino;
 		pending->key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 		pending->value.kind = khist_classify_file(BPF_CORE_READ(inode, i_mode),
 							  BPF_CORE_READ(inode, i_sb, s_magic));
@@ -172,16 +198,18 @@ static __always_inline void track_typed_file(__u32 op, struct file *file, __s64 
 {
 	struct khist_file_pending *pending;
 	struct inode *inode;
+	__u64 ino;
 	bool fresh;
 
 	if (!track_files || !file)
 		return;
 	inode = file->f_inode;
-	pending = file_slot((__u64)file, (__u64)inode, &fresh);
+	ino = inode ? inode->i_ino : 0;
+	pending = file_slot((__u64)file, (__u64)inode, ino, &fresh);
 	if (!pending)
 		return;
 	if (fresh && inode) {
-		pending->key.ino = inode->i_ino;
+		pending->key.ino = ino;
 		pending->key.dev = inode->i_sb->s_dev;
 		if (glue) {
 			pending->value.kind = khist_file_kind(file);

@@ -88,11 +88,14 @@ struct khist_process_value {
 };
 
 /*
- * Per-process counts pile up in a per-CPU slot for the process the CPU ran
- * last and go to the table when the CPU moves on to another process: one
- * array lookup per syscall instead of a hash lookup. Readers add the slots
- * to the table.
+ * Per-process counts pile up in per-CPU slots and go to the table when a
+ * slot is taken by another process: one array lookup per syscall instead of
+ * a hash lookup. Each CPU has KHIST_PENDING_SLOTS slots, a process's slot
+ * chosen by its tgid, so processes that take turns on a CPU (a pipe
+ * ping-pong, a server and its workers) keep their own slots instead of
+ * flushing on every call. Readers add every slot to the table.
  */
+#define KHIST_PENDING_SLOTS	8	/* 1 << 3: the vfs collector hashes to 3 bits */
 struct khist_process_pending {
 	__u32 tgid;			/* 0: empty */
 	__u32 reserved;
@@ -152,7 +155,11 @@ struct khist_file_value {
 	__u64 write_bytes;
 };
 
-/* The file each CPU saw last, with counts not yet in the file table (see above). */
+/*
+ * Files each CPU saw recently, with counts not yet in the file table (see
+ * above): KHIST_PENDING_SLOTS per CPU, a file's slot one of two chosen by
+ * its inode number and the process.
+ */
 struct khist_file_pending {
 	__u64 file;			/* struct file * and struct inode * it was seen */
 	__u64 inode;			/* with: identity only, never dereferenced */

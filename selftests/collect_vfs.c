@@ -3,9 +3,12 @@
  * vfs collector in every attach mode, on the same known workload: exact
  * call, byte and size-bucket counts and the per-file table. glue needs
  * khist.ko, fentry and kprobe need a kernel that allows them: each mode the
- * kernel refuses is skipped with the loader's reason.
+ * kernel refuses is skipped with the loader's reason. Files read in turn on
+ * one CPU are counted exactly across its pending slots.
  */
+#define _GNU_SOURCE
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -178,6 +181,73 @@ static void test_auto_mode(void)
 	loader_unload(test_root(), catalog_find_collector("vfs"));
 }
 
+#define INTERLEAVED_FILES	(KHIST_PENDING_SLOTS + 5)
+#define INTERLEAVED_ROUNDS	25
+
+/*
+ * Files read in turn on one CPU, more of them than a CPU has pending slots:
+ * some share a slot and flush each other, others keep theirs; the table the
+ * reader merges must count each file exactly.
+ */
+static void test_interleaved_files(void)
+{
+	struct loader_options options;
+	struct reader_table table = {};
+	int fds[INTERLEAVED_FILES];
+	struct stat st[INTERLEAVED_FILES];
+	unsigned int found = 0;
+	cpu_set_t cpu0, saved;
+	char path[64], buf[READ_SIZE];
+	bool ok = true;
+
+	memset(buf, 'i', sizeof(buf));
+	for (int i = 0; i < INTERLEAVED_FILES; i++) {
+		snprintf(path, sizeof(path), "%s-%d", TEST_FILE, i);
+		fds[i] = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		if (fds[i] < 0 || write(fds[i], buf, sizeof(buf)) != sizeof(buf) || fstat(fds[i], &st[i]))
+			ktap_exit_fail("creating %s: %s", path, strerror(errno));
+	}
+	loader_default_options(&options);
+	options.filter_tgid = getpid();
+	load_or_fail("vfs", &options);
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	sched_getaffinity(0, sizeof(saved), &saved);
+	sched_setaffinity(0, sizeof(cpu0), &cpu0);
+	for (int round = 0; round < INTERLEAVED_ROUNDS; round++)
+		for (int i = 0; i < INTERLEAVED_FILES; i++)
+			if (pread(fds[i], buf, READ_SIZE, 0) != READ_SIZE)
+				ktap_exit_fail("pread: %s", strerror(errno));
+	sched_setaffinity(0, sizeof(saved), &saved);
+
+	EXPECT(ok, reader_files(test_root(), &table) == 0, "%s", reader_error());
+	for (unsigned int row = 0; row < table.count; row++) {
+		const struct khist_file_key *key = (const struct khist_file_key *)table.keys + row;
+		const struct khist_file_value *value = (const struct khist_file_value *)table.values + row;
+
+		for (int i = 0; i < INTERLEAVED_FILES; i++) {
+			if (key->ino != st[i].st_ino ||
+			    key->dev != ((major(st[i].st_dev) << 20) | minor(st[i].st_dev)))
+				continue;
+			found++;
+			EXPECT(ok, value->reads == INTERLEAVED_ROUNDS &&
+				   value->read_bytes == INTERLEAVED_ROUNDS * READ_SIZE,
+			       "file %d: %llu reads, %llu bytes", i, (unsigned long long)value->reads,
+			       (unsigned long long)value->read_bytes);
+		}
+	}
+	EXPECT(ok, found == INTERLEAVED_FILES, "%u of %d files in the table", found,
+	       INTERLEAVED_FILES);
+	reader_table_free(&table);
+	ktap_test_result(ok, "interleaved_files_counted_exactly");
+	loader_unload(test_root(), catalog_find_collector("vfs"));
+	for (int i = 0; i < INTERLEAVED_FILES; i++) {
+		close(fds[i]);
+		snprintf(path, sizeof(path), "%s-%d", TEST_FILE, i);
+		unlink(path);
+	}
+}
+
 int main(void)
 {
 	char content[FILE_SIZE];
@@ -185,7 +255,7 @@ int main(void)
 
 	ktap_print_header();
 	require_root_or_skip();
-	ktap_set_plan(6);
+	ktap_set_plan(7);
 	memset(content, 'v', sizeof(content));
 	fd = open(TEST_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || write(fd, content, sizeof(content)) != sizeof(content))
@@ -199,6 +269,7 @@ int main(void)
 		kmod_load(NULL);
 	check_mode("glue", fd);
 	test_auto_mode();
+	test_interleaved_files();
 	if (kmod_loaded())
 		kmod_unload();
 	ktap_test_result(true, "cleanup");
