@@ -402,10 +402,12 @@ static int merge_pending(const char *pin_root, const char *collector, const char
 			 bool (*empty)(const void *pending),
 			 void (*add)(void *to, const void *from), struct reader_table *table)
 {
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	int cpus = libbpf_num_possible_cpus(), fd, err = 0;
-	size_t stride = (pending_size + 7) & ~(size_t)7, entries;
+	size_t stride = (pending_size + 7) & ~(size_t)7;
 	struct bpf_map_info info = {};
-	__u32 info_len = sizeof(info);
+	__u32 info_len = sizeof(info), out_batch, count;
+	__u32 *slot_keys = NULL;
 	char *slots = NULL;
 
 	fd = reader_open(pin_root, collector, pending_map);
@@ -415,40 +417,42 @@ static int merge_pending(const char *pin_root, const char *collector, const char
 		err = -errno;
 		goto out;
 	}
-	entries = (size_t)info.max_entries * cpus;
-	slots = calloc(cpus, stride);
-	if (!slots || !reader_table_reserve(table, table->count + entries)) {
+	/* Every slot of every CPU in one batch. */
+	count = info.max_entries;
+	slot_keys = calloc(count, sizeof(*slot_keys));
+	slots = calloc((size_t)count * cpus, stride);
+	if (!slot_keys || !slots ||
+	    !reader_table_reserve(table, table->count + (size_t)count * cpus)) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (__u32 key = 0; key < info.max_entries; key++) {
-		if (bpf_map_lookup_elem(fd, &key, slots)) {
-			err = -errno;
-			goto out;
-		}
-		for (int cpu = 0; cpu < cpus; cpu++) {
-			const char *slot = slots + cpu * stride;
-			char *keys = table->keys, *values = table->values;
-			unsigned int i;
+	if (bpf_map_lookup_batch(fd, NULL, &out_batch, slot_keys, slots, &count, &opts) &&
+	    errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	for (size_t n = 0; n < (size_t)count * cpus; n++) {
+		const char *slot = slots + n * stride;
+		char *keys = table->keys, *values = table->values;
+		unsigned int i;
 
-			if (empty(slot))
-				continue;
-			for (i = 0; i < table->count; i++)
-				if (!memcmp(keys + (size_t)i * table->key_size, slot + key_offset,
-					    table->key_size))
-					break;
-			if (i == table->count) {
-				memcpy(keys + (size_t)i * table->key_size, slot + key_offset,
-				       table->key_size);
-				memcpy(values + (size_t)i * table->value_size, slot + value_offset,
-				       table->value_size);
-				table->count++;
-			} else {
-				add(values + (size_t)i * table->value_size, slot + value_offset);
-			}
+		if (empty(slot))
+			continue;
+		for (i = 0; i < table->count; i++)
+			if (!memcmp(keys + (size_t)i * table->key_size, slot + key_offset,
+				    table->key_size))
+				break;
+		if (i == table->count) {
+			memcpy(keys + (size_t)i * table->key_size, slot + key_offset, table->key_size);
+			memcpy(values + (size_t)i * table->value_size, slot + value_offset,
+			       table->value_size);
+			table->count++;
+		} else {
+			add(values + (size_t)i * table->value_size, slot + value_offset);
 		}
 	}
 out:
+	free(slot_keys);
 	free(slots);
 	close(fd);
 	if (err)

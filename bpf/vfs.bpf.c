@@ -124,7 +124,8 @@ static __always_inline struct khist_file_pending *file_slot(__u64 file, __u64 in
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u32 hash = ((__u32)ino * 0x9e3779b1u + tgid) * 0x85ebca6bu;
-	__u32 first = hash >> 29, second = (hash >> 26) & (KHIST_PENDING_SLOTS - 1);
+	__u32 first = (hash >> 29) & (KHIST_PENDING_SLOTS - 1);
+	__u32 second = (hash >> 26) & (KHIST_PENDING_SLOTS - 1);
 	struct khist_file_pending *pending, *other;
 
 	*fresh = false;

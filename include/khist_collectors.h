@@ -95,7 +95,7 @@ struct khist_process_value {
  * ping-pong, a server and its workers) keep their own slots instead of
  * flushing on every call. Readers add every slot to the table.
  */
-#define KHIST_PENDING_SLOTS	8	/* 1 << 3: the vfs collector hashes to 3 bits */
+#define KHIST_PENDING_SLOTS	8	/* a power of two, at most 8 (3 hash bits) */
 struct khist_process_pending {
 	__u32 tgid;			/* 0: empty */
 	__u32 reserved;
