@@ -24,9 +24,13 @@ BPF_OBJS	:= $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS	:= $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.skel.h,$(BPF_SRCS))
 
 # Library code shared by the agent binaries and the selftests.
-AGENT_LIB_SRCS	:= agent/bpffs.c agent/kmod_client.c agent/catalog.c agent/loader.c \
-		   agent/reader.c agent/text.c agent/json.c agent/kmod_stats.c agent/config.c \
-		   agent/prometheus.c agent/http.c
+# Collectors: one descriptor each in agent/collectors/ (with its bpf/NAME.bpf.c).
+COLLECTOR_SRCS	:= $(sort $(wildcard agent/collectors/*.c))
+COLLECTOR_NAMES	:= $(patsubst agent/collectors/%.c,%,$(COLLECTOR_SRCS))
+AGENT_LIB_SRCS	:= agent/bpffs.c agent/error.c agent/kmod_client.c agent/collector.c \
+		   agent/loader.c agent/reader.c agent/snapshot.c agent/text.c agent/json.c \
+		   agent/kmod_stats.c agent/config.c agent/prometheus.c agent/http.c \
+		   $(COLLECTOR_SRCS)
 KHIST_SRCS	:= agent/cli.c agent/cli_show.c agent/cli_kmod.c
 AGENT_BINS	:= $(OUT)/khist $(OUT)/khistd
 
@@ -64,7 +68,21 @@ $(OUT)/agent/syscall_names.h: scripts/syscall_names.sh
 	scripts/syscall_names.sh > $@.tmp
 	mv $@.tmp $@
 
-$(OUT)/agent/%.o: agent/%.c $(wildcard agent/*.h include/*.h include/uapi/*.h) $(OUT)/agent/syscall_names.h $(BPF_SKELS)
+# The list of collectors, one line each, in a stable order.
+$(OUT)/agent/collector_list.h: Makefile $(COLLECTOR_SRCS)
+	@mkdir -p $(@D)
+	{ echo '/* Generated from agent/collectors/: do not edit. */'; \
+	  echo '#ifndef COLLECTOR_COUNT'; \
+	  echo '#define COLLECTOR_COUNT $(words $(COLLECTOR_NAMES))'; \
+	  echo '#endif'; \
+	  echo '#ifdef COLLECTOR'; \
+	  for name in $(COLLECTOR_NAMES); do echo "COLLECTOR($$name)"; done; \
+	  echo '#endif'; } > $@.tmp
+	mv $@.tmp $@
+
+AGENT_GENERATED	:= $(OUT)/agent/syscall_names.h $(OUT)/agent/collector_list.h
+
+$(OUT)/agent/%.o: agent/%.c $(wildcard agent/*.h include/*.h include/uapi/*.h) $(AGENT_GENERATED) $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -c $< -o $@
 
@@ -102,8 +120,14 @@ kmod:
 		if grep -q 'warning:' $$dir/build.log; then echo "module build has warnings" >&2; exit 1; fi; \
 	done
 
-selftests: bpf
+selftests: bpf agent-lib $(OUT)/selftests/khist-faults
 	@$(MAKE) --no-print-directory -C selftests all
+
+# The CLI with steps that fail on request (KHIST_FAIL_LOAD_AT), for the reload tests only.
+$(OUT)/selftests/khist-faults: $(KHIST_SRCS) agent/loader.c $(wildcard agent/*.h) $(BPF_SKELS) $(AGENT_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -DKHIST_FAULT_INJECTION $(KHIST_SRCS) agent/loader.c -o $@ $(AGENT_LIB) \
+		$(USER_LDLIBS)
 
 check: deps
 	@$(MAKE) --no-print-directory build

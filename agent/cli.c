@@ -17,10 +17,11 @@
 
 #include <khist_hist.h>
 
-#include "catalog.h"
 #include "cli.h"
+#include "collector.h"
+#include "json.h"
 #include "loader.h"
-#include "reader.h"
+#include "snapshot.h"
 
 static const char usage_text[] =
 "usage: khist COMMAND [OPTIONS]\n"
@@ -28,20 +29,22 @@ static const char usage_text[] =
 "Collectors (pinned under --pin-root, default " LOADER_DEFAULT_PIN_ROOT "):\n"
 "  load [COLLECTOR...]    load and pin collectors (default: all)\n"
 "      --precision K      bucket precision 0..5 (0 = BCC's log2 buckets)\n"
-"      --mode MODE        attach mode (vfs: glue, fentry, kprobe, syscalls; sched: tp_btf, raw_tp)\n"
+"      --mode MODE        attach mode (vfs: glue, fentry, kprobe, syscalls; sched, signals:\n"
+"                         tp_btf, raw_tp)\n"
 "      --pid PID --comm COMM --cgroup PATH   count only these tasks\n"
 "      --processes N      per-process table size (default 10240)\n"
 "      --files N          per-file table size (default 1024, 0 = no table)\n"
 "      --reset            replace pinned maps that do not match this load\n"
 "      --pin-mode MODE --pin-group GROUP    pinned files' mode (0600 or 0640) and group\n"
 "  unload [COLLECTOR...]  detach and remove the collectors' pins (default: all loaded)\n"
-"  status                 collectors, attach modes, programs, table fill levels\n"
-"  list                   every histogram and counter\n"
+"  status [--json]        collectors, attach modes, programs, table fill levels\n"
+"  list [--json]          every collector, histogram, counter and gauge\n"
 "  filter --pid PID       count only this process from now on (0 = all)\n"
 "\n"
 "Reading (from the pins; works whether khistd runs or not):\n"
 "  hist NAME [--slot LABEL] [--interval S] [--count N] [--us|--ms] [--clear] [--json]\n"
-"  top syscalls|processes|files [--rows N] [--interval S] [--count N]\n"
+"  top TABLE [--rows N] [--interval S] [--count N] [--json]\n"
+"                         TABLE: syscalls, processes, files, signals, ... (khist list)\n"
 "\n"
 "Module (khist.ko):\n"
 "  kmod info | set KEY=VALUE... | bind [--pin PATH] | publish | unbind\n"
@@ -86,22 +89,22 @@ int cli_runtime_error(const char *what, int err, const char *detail)
 }
 
 /* The collectors named in argv, or every one when none is. */
-static int pick_collectors(int argc, char **argv, const struct catalog_collector **picked,
+static int pick_collectors(int argc, char **argv, const struct collector **picked,
 			   unsigned int *count)
 {
 	*count = 0;
 	if (argc == 0) {
-		for (unsigned int i = 0; i < catalog_collector_count; i++)
-			picked[(*count)++] = &catalog_collectors[i];
+		for (unsigned int i = 0; i < collector_count; i++)
+			picked[(*count)++] = collectors[i];
 		return 0;
 	}
 	for (int i = 0; i < argc; i++) {
-		const struct catalog_collector *collector = catalog_find_collector(argv[i]);
+		const struct collector *collector = collector_find(argv[i]);
 
 		if (!collector) {
 			fprintf(stderr, "khist: unknown collector '%s' (", argv[i]);
-			for (unsigned int c = 0; c < catalog_collector_count; c++)
-				fprintf(stderr, "%s%s", c ? ", " : "", catalog_collectors[c].name);
+			for (unsigned int c = 0; c < collector_count; c++)
+				fprintf(stderr, "%s%s", c ? ", " : "", collectors[c]->name);
 			fprintf(stderr, ")\n");
 			return -1;
 		}
@@ -117,7 +120,7 @@ static int pick_collectors(int argc, char **argv, const struct catalog_collector
 
 enum {
 	OPT_PIN_ROOT = 256, OPT_PRECISION, OPT_MODE, OPT_PID, OPT_COMM, OPT_CGROUP,
-	OPT_PROCESSES, OPT_FILES, OPT_RESET, OPT_PIN_MODE, OPT_PIN_GROUP,
+	OPT_PROCESSES, OPT_FILES, OPT_RESET, OPT_PIN_MODE, OPT_PIN_GROUP, OPT_JSON,
 };
 
 int cli_load(int argc, char **argv)
@@ -137,7 +140,7 @@ int cli_load(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{}
 	};
-	const struct catalog_collector *picked[8];
+	const struct collector *picked[collector_count];
 	struct loader_options load;
 	unsigned int count;
 	long long number;
@@ -156,7 +159,7 @@ int cli_load(int argc, char **argv)
 			load.precision = number;
 			break;
 		case OPT_MODE:
-			load.mode = catalog_mode_by_name(optarg);
+			load.mode = collector_mode_by_name(optarg);
 			if (load.mode <= KHIST_ATTACH_NONE) {
 				fprintf(stderr, "khist: --mode: unknown mode '%s' (glue, fentry, kprobe, "
 					"syscalls, tp_btf, raw_tp)\n", optarg);
@@ -229,16 +232,18 @@ int cli_load(int argc, char **argv)
 			continue;
 		}
 		printf("%s: loaded, attach mode %s, pinned under %s/%s\n", picked[i]->name,
-		       catalog_mode_name(mode), load.pin_root, picked[i]->name);
+		       collector_mode_name(mode), load.pin_root, picked[i]->name);
 	}
 	return status;
 }
 
-static int parse_common(int argc, char **argv)
+/* --pin-root and -v, and --json where @json is given. */
+static int parse_common(int argc, char **argv, bool *json)
 {
 	static const struct option options[] = {
 		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{}
 	};
 	int opt;
@@ -249,20 +254,28 @@ static int parse_common(int argc, char **argv)
 			pin_root = optarg;
 		else if (opt == 'v')
 			loader_set_verbose(true);
+		else if (opt == OPT_JSON && json)
+			*json = true;
 		else
 			return -1;
 	}
 	return 0;
 }
 
+void cli_print_json(json_object *object)
+{
+	printf("%s\n", json_object_to_json_string_ext(object, JSON_C_TO_STRING_PLAIN));
+	json_object_put(object);
+}
+
 int cli_unload(int argc, char **argv)
 {
-	const struct catalog_collector *picked[8];
+	const struct collector *picked[collector_count];
 	unsigned int count;
 	int status = EXIT_OK;
 	bool named;
 
-	if (parse_common(argc, argv))
+	if (parse_common(argc, argv, NULL))
 		return EXIT_USAGE;
 	named = optind < argc;
 	if (pick_collectors(argc - optind, argv + optind, picked, &count))
@@ -281,110 +294,178 @@ int cli_unload(int argc, char **argv)
 	return status;
 }
 
-static void print_programs(const char *collector)
+static void print_status(const struct snapshot *snapshot)
 {
-	char path[PATH_MAX];
-	struct dirent *entry;
-	DIR *dir;
+	printf("pin root: %s\n", snapshot->pin_root);
+	for (unsigned int i = 0; i < collector_count; i++) {
+		const struct snapshot_collector *state = &snapshot->collectors[i];
 
-	snprintf(path, sizeof(path), "%s/%s/links", pin_root, collector);
-	dir = opendir(path);
-	if (!dir)
-		return;
-	while ((entry = readdir(dir))) {
-		struct bpf_link_info link = {};
-		struct bpf_prog_info prog = {};
-		__u32 len = sizeof(link);
-		int fd, prog_fd;
-
-		if (entry->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/links/%s", pin_root, collector, entry->d_name);
-		fd = bpf_obj_get(path);
-		if (fd < 0 || bpf_link_get_info_by_fd(fd, &link, &len)) {
-			printf("    %-24s (unreadable: %s)\n", entry->d_name, strerror(errno));
-			if (fd >= 0)
-				close(fd);
+		if (!state->loaded) {
+			printf("%s: not loaded\n", state->collector->name);
 			continue;
 		}
-		close(fd);
-		prog_fd = bpf_prog_get_fd_by_id(link.prog_id);
-		len = sizeof(prog);
-		if (prog_fd >= 0 && !bpf_prog_get_info_by_fd(prog_fd, &prog, &len) && prog.run_cnt)
-			printf("    %-24s prog %u, runs %llu, %.0f ns/run\n", entry->d_name,
-			       link.prog_id, (unsigned long long)prog.run_cnt,
-			       (double)prog.run_time_ns / prog.run_cnt);
-		else
-			printf("    %-24s prog %u (run counts need kernel.bpf_stats_enabled=1)\n",
-			       entry->d_name, link.prog_id);
-		if (prog_fd >= 0)
-			close(prog_fd);
-	}
-	closedir(dir);
-}
+		if (state->error.code) {
+			printf("%s: unreadable: %s\n", state->collector->name, state->error.text);
+			continue;
+		}
+		printf("%s: loaded, attach mode %s, precision %u\n", state->collector->name,
+		       collector_mode_name(state->meta.attach_mode), state->meta.precision);
+		for (unsigned int p = 0; p < state->program_count; p++) {
+			const struct snapshot_program *program = &state->programs[p];
 
-static const char *const tables[][2] = {
-	{ "syscalls", "process_counts" },
-	{ "syscalls", "signals" },
-	{ "vfs", "file_table" },
-};
+			if (program->error)
+				printf("    %-24s (unreadable: %s)\n", program->name,
+				       strerror(-program->error));
+			else if (program->run_count)
+				printf("    %-24s prog %u, runs %llu, %.0f ns/run\n", program->name,
+				       program->id, (unsigned long long)program->run_count,
+				       (double)program->run_time_ns / program->run_count);
+			else
+				printf("    %-24s prog %u (run counts need kernel.bpf_stats_enabled=1)\n",
+				       program->name, program->id);
+		}
+		for (unsigned int f = 0; f < state->fill_count; f++)
+			printf("    table %-18s %u of %u entries\n", state->fills[f].table->map,
+			       state->fills[f].used, state->fills[f].capacity);
+	}
+}
 
 int cli_status(int argc, char **argv)
 {
+	struct snapshot_options options;
+	struct error_context error = {};
+	struct snapshot snapshot;
+	bool json = false;
 	int status = EXIT_OK;
 
-	if (parse_common(argc, argv) || optind != argc)
+	if (parse_common(argc, argv, &json) || optind != argc)
 		return EXIT_USAGE;
-	printf("pin root: %s\n", pin_root);
-	for (unsigned int i = 0; i < catalog_collector_count; i++) {
-		const struct catalog_collector *collector = &catalog_collectors[i];
-		struct khist_meta meta;
-		int err;
-
-		if (!loader_is_loaded(pin_root, collector)) {
-			printf("%s: not loaded\n", collector->name);
-			continue;
-		}
-		err = reader_meta(pin_root, collector->name, &meta);
-		if (err) {
-			printf("%s: unreadable: %s\n", collector->name, reader_error());
+	snapshot_default_options(&options, pin_root);
+	options.self = true;
+	if (snapshot_take(&snapshot, &options, &error))
+		return cli_runtime_error("status", error.code, error.text);
+	if (json)
+		cli_print_json(json_status(&snapshot));
+	else
+		print_status(&snapshot);
+	for (unsigned int i = 0; i < collector_count; i++)
+		if (snapshot.collectors[i].loaded && snapshot.collectors[i].error.code)
 			status = EXIT_RUNTIME;
-			continue;
-		}
-		printf("%s: loaded, attach mode %s, precision %u\n", collector->name,
-		       catalog_mode_name(meta.attach_mode), meta.precision);
-		print_programs(collector->name);
-		for (unsigned int t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-			unsigned int used, capacity;
-
-			if (strcmp(tables[t][0], collector->name) ||
-			    reader_fill(pin_root, collector->name, tables[t][1], &used, &capacity))
-				continue;
-			printf("    table %-18s %u of %u entries\n", tables[t][1], used, capacity);
-		}
-	}
+	snapshot_free(&snapshot);
 	return status;
+}
+
+static const char *const type_names[] = { "counter", "gauge", "histogram" };
+
+static json_object *list_json(const struct snapshot *snapshot)
+{
+	json_object *root = json_object_new_object(), *list = json_object_new_array();
+
+	for (unsigned int i = 0; i < collector_count; i++) {
+		const struct collector *collector = collectors[i];
+		json_object *one = json_object_new_object(), *histograms = json_object_new_array();
+		json_object *tables = json_object_new_array(), *modes = json_object_new_array();
+
+		json_object_object_add(one, "name", json_object_new_string(collector->name));
+		json_object_object_add(one, "description", json_object_new_string(collector->description));
+		json_object_object_add(one, "loaded",
+				       json_object_new_boolean(snapshot->collectors[i].loaded));
+		for (unsigned int m = 0; m < collector->mode_count; m++)
+			json_object_array_add(modes, json_object_new_string(
+				collector_mode_name(collector->modes[m].mode)));
+		json_object_object_add(one, "modes", modes);
+		for (unsigned int h = 0; h < collector->histogram_count; h++) {
+			const struct histogram_desc *desc = &collector->histograms[h];
+			json_object *entry = json_object_new_object();
+
+			json_object_object_add(entry, "name", json_object_new_string(desc->name));
+			json_object_object_add(entry, "unit", json_object_new_string(
+				desc->unit == UNIT_NS ? "ns" : "bytes"));
+			json_object_object_add(entry, "description", json_object_new_string(desc->help));
+			if (desc->slot.label)
+				json_object_object_add(entry, "label",
+						       json_object_new_string(desc->slot.label));
+			json_object_array_add(histograms, entry);
+		}
+		for (unsigned int t = 0; t < collector->table_count; t++) {
+			const struct table_desc *desc = &collector->tables[t];
+			json_object *entry = json_object_new_object(), *labels = json_object_new_array();
+			json_object *families = json_object_new_array();
+
+			json_object_object_add(entry, "name", json_object_new_string(desc->name));
+			for (unsigned int l = 0; l < desc->label_count; l++)
+				json_object_array_add(labels, json_object_new_string(desc->labels[l].label));
+			for (unsigned int m = 0; m < desc->metric_count; m++) {
+				json_object *family = json_object_new_object();
+
+				json_object_object_add(family, "name",
+						       json_object_new_string(desc->metrics[m].family));
+				json_object_object_add(family, "type", json_object_new_string(
+					type_names[desc->metrics[m].type]));
+				json_object_object_add(family, "help",
+						       json_object_new_string(desc->metrics[m].help));
+				json_object_array_add(families, family);
+			}
+			json_object_object_add(entry, "labels", labels);
+			json_object_object_add(entry, "families", families);
+			json_object_array_add(tables, entry);
+		}
+		json_object_object_add(one, "histograms", histograms);
+		json_object_object_add(one, "tables", tables);
+		json_object_array_add(list, one);
+	}
+	json_object_object_add(root, "collectors", list);
+	return root;
 }
 
 int cli_list(int argc, char **argv)
 {
-	if (parse_common(argc, argv) || optind != argc)
-		return EXIT_USAGE;
-	printf("Collectors:\n");
-	for (unsigned int i = 0; i < catalog_collector_count; i++)
-		printf("  %-18s %s%s\n", catalog_collectors[i].name, catalog_collectors[i].description,
-		       loader_is_loaded(pin_root, &catalog_collectors[i]) ? " [loaded]" : "");
-	printf("Histograms (khist hist NAME):\n");
-	for (unsigned int i = 0; i < catalog_histogram_count; i++) {
-		const struct catalog_histogram *hist = &catalog_histograms[i];
+	struct snapshot_options options;
+	struct error_context error = {};
+	struct snapshot snapshot;
+	bool json = false;
 
-		printf("  %-18s %-9s %-6s %s%s%s\n", hist->name, hist->collector, hist->unit,
-		       hist->description, hist->label ? ", by " : "", hist->label ? hist->label : "");
+	if (parse_common(argc, argv, &json) || optind != argc)
+		return EXIT_USAGE;
+	/* Only whether each collector is loaded: no maps are read. */
+	snapshot_default_options(&options, pin_root);
+	options.only_collector = "";
+	if (snapshot_take(&snapshot, &options, &error))
+		return cli_runtime_error("list", error.code, error.text);
+	for (unsigned int i = 0; i < collector_count; i++) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s/meta", pin_root, collectors[i]->name);
+		snapshot.collectors[i].loaded = access(path, F_OK) == 0;
 	}
-	printf("Counters and tables (khist top, khistd):\n");
-	for (unsigned int i = 0; i < catalog_counter_count; i++)
-		printf("  %-18s %-9s %s\n", catalog_counters[i].name, catalog_counters[i].collector,
-		       catalog_counters[i].description);
+	if (json) {
+		cli_print_json(list_json(&snapshot));
+		snapshot_free(&snapshot);
+		return EXIT_OK;
+	}
+	printf("Collectors:\n");
+	for (unsigned int i = 0; i < collector_count; i++)
+		printf("  %-18s %s%s\n", collectors[i]->name, collectors[i]->description,
+		       snapshot.collectors[i].loaded ? " [loaded]" : "");
+	printf("Histograms (khist hist NAME):\n");
+	for (unsigned int i = 0; i < collector_count; i++)
+		for (unsigned int h = 0; h < collectors[i]->histogram_count; h++) {
+			const struct histogram_desc *desc = &collectors[i]->histograms[h];
+
+			printf("  %-18s %-9s %-6s %s%s%s\n", desc->name, collectors[i]->name,
+			       desc->unit == UNIT_NS ? "ns" : "bytes", desc->help,
+			       desc->slot.label ? ", by " : "", desc->slot.label ? desc->slot.label : "");
+		}
+	printf("Tables (khist top NAME) and their families (khistd):\n");
+	for (unsigned int i = 0; i < collector_count; i++)
+		for (unsigned int t = 0; t < collectors[i]->table_count; t++) {
+			const struct table_desc *desc = &collectors[i]->tables[t];
+
+			for (unsigned int m = 0; m < desc->metric_count; m++)
+				printf("  %-18s %-9s %-28s %s\n", m ? "" : desc->name,
+				       collectors[i]->name, desc->metrics[m].family, desc->metrics[m].help);
+		}
+	snapshot_free(&snapshot);
 	return EXIT_OK;
 }
 
@@ -412,14 +493,14 @@ int cli_filter(int argc, char **argv)
 		fprintf(stderr, "khist: filter takes --pid PID (0 = every process)\n");
 		return EXIT_USAGE;
 	}
-	for (unsigned int i = 0; i < catalog_collector_count; i++) {
+	for (unsigned int i = 0; i < collector_count; i++) {
 		int err;
 
-		if (!loader_is_loaded(pin_root, &catalog_collectors[i]))
+		if (!loader_is_loaded(pin_root, collectors[i]))
 			continue;
-		err = loader_set_tgid_filter(pin_root, &catalog_collectors[i], pid);
+		err = loader_set_tgid_filter(pin_root, collectors[i], pid);
 		if (err)
-			status = cli_runtime_error(catalog_collectors[i].name, err, loader_error());
+			status = cli_runtime_error(collectors[i]->name, err, loader_error());
 		else
 			applied++;
 	}

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include <json-c/json.h>
+
 #define EXIT_OK		0
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
@@ -26,5 +28,7 @@ bool cli_parse_number(const char *option, const char *text, long long min, long 
 		      long long *value);
 /* The error for an errno from the kernel, with the hint root is needed when it is EPERM. */
 int cli_runtime_error(const char *what, int err, const char *detail);
+/* Prints @object on one line and drops it. */
+void cli_print_json(json_object *object);
 
 #endif

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* khist hist and khist top: what the collectors counted, from their pins. */
+#define _GNU_SOURCE
+/* khist hist and khist top: what the collectors counted, from one snapshot per table shown. */
 #include <errno.h>
 #include <getopt.h>
-#include <stddef.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +12,10 @@
 
 #include <khist_hist.h>
 
-#include "catalog.h"
 #include "cli.h"
+#include "collector.h"
 #include "json.h"
-#include "reader.h"
+#include "snapshot.h"
 #include "text.h"
 
 enum {
@@ -43,44 +44,91 @@ static bool keep_going(const struct repeat *repeat, long long done)
 	return !repeat->count || done < repeat->count;
 }
 
-/* @current minus @previous, where counts only grow. */
-static void subtract_hist(struct reader_hist *current, const struct reader_hist *previous)
+static int take(struct snapshot *snapshot, const char *collector, struct error_context *error)
 {
-	size_t entries = (size_t)current->def->slots * current->buckets;
+	struct snapshot_options options;
 
-	for (size_t i = 0; i < entries; i++)
-		current->counts[i] -= previous->counts[i];
-	for (unsigned int slot = 0; slot < current->def->slots; slot++) {
-		current->totals[slot].count -= previous->totals[slot].count;
-		current->totals[slot].sum -= previous->totals[slot].sum;
+	snapshot_default_options(&options, cli_pin_root());
+	options.only_collector = collector;
+	options.every_slot = true;
+	return snapshot_take(snapshot, &options, error);
+}
+
+/* The histogram's family, or why the collector could not be read. */
+static const struct snapshot_family *hist_family(const struct snapshot *snapshot,
+						 const struct collector *collector,
+						 const struct histogram_desc *desc,
+						 struct error_context *error)
+{
+	const struct snapshot_collector *state = snapshot_collector(snapshot, collector);
+	const struct snapshot_family *family = snapshot_histogram(snapshot, desc);
+	char path[PATH_MAX];
+
+	if (family)
+		return family;
+	if (state->error.code) {
+		*error = state->error;
+	} else {
+		snprintf(path, sizeof(path), "%s/%s/%s", cli_pin_root(), collector->name,
+			 state->loaded ? desc->map : "meta");
+		error_fail(error, -ENOENT, "%s: %s (is the %s collector loaded?)", path,
+			   strerror(ENOENT), collector->name);
+	}
+	return NULL;
+}
+
+/*
+ * Interval counts: @current's buckets minus @previous's, into @delta (same
+ * slots in the same order: every slot is kept).
+ */
+static void subtract(const struct snapshot_family *current, const struct snapshot_family *previous,
+		     struct snapshot_family *delta, __u64 *buckets, struct snapshot_series *series)
+{
+	*delta = *current;
+	delta->series = series;
+	for (unsigned int s = 0; s < current->series_count; s++) {
+		const struct snapshot_series *now = &current->series[s];
+		const struct snapshot_series *before = s < previous->series_count ?
+						       &previous->series[s] : NULL;
+		__u64 *counts = buckets + (size_t)s * current->bucket_count;
+
+		series[s] = *now;
+		series[s].buckets = counts;
+		for (unsigned int b = 0; b < current->bucket_count; b++)
+			counts[b] = now->buckets[b] - (before ? before->buckets[b] : 0);
+		if (before) {
+			series[s].count -= before->count;
+			series[s].sum -= before->sum;
+		}
 	}
 }
 
-static int find_slot(const struct catalog_histogram *def, const char *name)
+static void print_hist_text(const struct snapshot_family *family, const char *only_slot,
+			    const char *unit_label, unsigned long long divisor)
+{
+	const char *label = family->histogram->slot.label;
+
+	for (unsigned int s = 0; s < family->series_count; s++) {
+		const struct snapshot_series *series = &family->series[s];
+		const char *slot = label ? snapshot_label(series, label) : NULL;
+
+		if (only_slot ? !slot || strcmp(slot, only_slot) : label && !series->count)
+			continue;
+		if (label)
+			printf("\n%s = %s\n", label, slot);
+		text_print_hist(stdout, series->buckets, family->bucket_count, family->precision,
+				unit_label, divisor);
+	}
+}
+
+static bool has_slot(const struct histogram_desc *desc, const char *name)
 {
 	char buf[32];
 
-	for (unsigned int slot = 0; slot < def->slots; slot++)
-		if (def->slot_name && !strcmp(def->slot_name(slot, buf, sizeof(buf)), name))
-			return slot;
-	return -1;
-}
-
-static void print_hist_text(const struct reader_hist *hist, int only_slot, const char *unit_label,
-			    unsigned long long divisor)
-{
-	const struct catalog_histogram *def = hist->def;
-	char name[32];
-
-	for (unsigned int slot = 0; slot < def->slots; slot++) {
-		if ((only_slot >= 0 && (int)slot != only_slot) ||
-		    (def->label && !hist->totals[slot].count && only_slot < 0))
-			continue;
-		if (def->label)
-			printf("\n%s = %s\n", def->label, def->slot_name(slot, name, sizeof(name)));
-		text_print_hist(stdout, hist->counts + (size_t)slot * hist->buckets, hist->buckets,
-				hist->precision, unit_label, divisor);
-	}
+	for (unsigned int slot = 0; slot < desc->slots; slot++)
+		if (!strcmp(collector_decode_slot(&desc->slot, slot, buf, sizeof(buf)), name))
+			return true;
+	return false;
 }
 
 int cli_hist(int argc, char **argv)
@@ -96,13 +144,15 @@ int cli_hist(int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{}
 	};
-	struct reader_hist current = {}, previous = {};
-	const struct catalog_histogram *def;
+	struct snapshot current = {}, previous = {};
+	struct error_context error = {};
+	const struct histogram_desc *desc;
+	const struct collector *collector;
 	struct repeat repeat = {};
 	unsigned long long divisor = 1;
 	const char *slot_name = NULL, *unit_label;
 	bool clear = false, json = false;
-	int opt, only_slot = -1, err = 0;
+	int opt, status = EXIT_OK;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -128,309 +178,363 @@ int cli_hist(int argc, char **argv)
 		fprintf(stderr, "khist: hist takes one histogram name (khist list shows them)\n");
 		return EXIT_USAGE;
 	}
-	def = catalog_find_histogram(argv[optind]);
-	if (!def) {
+	desc = collector_find_histogram(argv[optind], &collector);
+	if (!desc) {
 		fprintf(stderr, "khist: no histogram '%s' (khist list shows them)\n", argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (repeat.count && !repeat.interval)
 		repeat.interval = 1;
-	if (strcmp(def->unit, "ns") && divisor != 1) {
-		fprintf(stderr, "khist: --us/--ms apply to time histograms; %s is in %s\n", def->name,
-			def->unit);
+	if (desc->unit != UNIT_NS && divisor != 1) {
+		fprintf(stderr, "khist: --us/--ms apply to time histograms; %s is in bytes\n",
+			desc->name);
 		return EXIT_USAGE;
 	}
-	unit_label = strcmp(def->unit, "ns") ? def->unit :
+	unit_label = desc->unit != UNIT_NS ? "bytes" :
 		     divisor == 1000 ? "usecs" : divisor == 1000000 ? "msecs" : "nsecs";
-	if (slot_name) {
-		only_slot = def->label ? find_slot(def, slot_name) : -1;
-		if (only_slot < 0) {
-			fprintf(stderr, "khist: %s has no %s '%s'\n", def->name,
-				def->label ? def->label : "label", slot_name);
-			return EXIT_USAGE;
-		}
+	if (slot_name && (!desc->slot.label || !has_slot(desc, slot_name))) {
+		fprintf(stderr, "khist: %s has no %s '%s'\n", desc->name,
+			desc->slot.label ? desc->slot.label : "label", slot_name);
+		return EXIT_USAGE;
 	}
 
 	/* --clear with an interval: each table shows its own interval, from a baseline taken now. */
 	if (clear && repeat.interval) {
-		err = reader_hist(cli_pin_root(), def, &previous);
-		if (err)
-			return cli_runtime_error("hist", err, reader_error());
+		if (take(&previous, collector->name, &error) ||
+		    !hist_family(&previous, collector, desc, &error))
+			status = cli_runtime_error("hist", error.code, error.text);
 	}
-	for (long long done = 0; keep_going(&repeat, done); done++) {
+	for (long long done = 0; status == EXIT_OK && keep_going(&repeat, done); done++) {
+		const struct snapshot_family *family;
+		struct snapshot_family delta;
+		struct snapshot_series *series = NULL;
+		__u64 *buckets = NULL;
+
 		if (repeat.interval)
 			sleep(repeat.interval);
-		err = reader_hist(cli_pin_root(), def, &current);
-		if (err)
-			return cli_runtime_error("hist", err, reader_error());
-		if (clear && previous.counts) {
-			struct reader_hist snapshot = current;
-
-			/* Keep the raw snapshot for the next round, show the difference. */
-			current.counts = malloc(sizeof(__u64) * def->slots * current.buckets);
-			current.totals = malloc(sizeof(struct khist_totals) * def->slots);
-			if (!current.counts || !current.totals)
-				return cli_runtime_error("hist", -ENOMEM, NULL);
-			memcpy(current.counts, snapshot.counts, sizeof(__u64) * def->slots * current.buckets);
-			memcpy(current.totals, snapshot.totals, sizeof(struct khist_totals) * def->slots);
-			subtract_hist(&current, &previous);
-			reader_hist_free(&previous);
-			previous = snapshot;
+		if (take(&current, collector->name, &error) ||
+		    !(family = hist_family(&current, collector, desc, &error))) {
+			status = cli_runtime_error("hist", error.code, error.text);
+			break;
+		}
+		if (clear && previous.families) {
+			series = calloc(family->series_count + 1, sizeof(*series));
+			buckets = calloc((size_t)family->series_count * family->bucket_count + 1,
+					 sizeof(*buckets));
+			if (!series || !buckets) {
+				free(series);
+				free(buckets);
+				status = cli_runtime_error("hist", -ENOMEM, NULL);
+				break;
+			}
+			subtract(family, snapshot_histogram(&previous, desc), &delta, buckets, series);
+			family = &delta;
 		}
 		if (json) {
-			json_object *object = json_histogram(&current, only_slot);
-
-			printf("%s\n", json_object_to_json_string_ext(object, JSON_C_TO_STRING_PLAIN));
-			json_object_put(object);
+			cli_print_json(json_histogram(family, slot_name));
 		} else {
 			if (repeat.interval)
 				print_time_header();
-			print_hist_text(&current, only_slot, unit_label, divisor);
+			print_hist_text(family, slot_name, unit_label, divisor);
 		}
 		fflush(stdout);
-		reader_hist_free(&current);
+		free(series);
+		free(buckets);
+		if (clear) {
+			snapshot_free(&previous);
+			previous = current;
+		} else {
+			snapshot_free(&current);
+		}
 	}
-	reader_hist_free(&previous);
-	return EXIT_OK;
-}
-
-/* top */
-
-struct top_row {
-	const void *key;
-	const void *value;
-	__u64 sort;
-};
-
-static int by_sort_desc(const void *a, const void *b)
-{
-	const struct top_row *x = a, *y = b;
-
-	return x->sort < y->sort ? 1 : x->sort > y->sort ? -1 : 0;
-}
-
-static size_t table_key_size;
-
-static int by_key(const void *a, const void *b)
-{
-	return memcmp(a, b, table_key_size);
+	snapshot_free(&previous);
+	return status;
 }
 
 /*
- * Subtracts from each entry of @current the same key's u64 fields at
- * @offsets in @previous. Keys are sorted in @previous for the lookups.
+ * top: a table's families (or a histogram's counts, sums and the tables of
+ * its collector that share its label) joined into rows by their labels.
  */
-static void subtract_table(struct reader_table *current, struct reader_table *previous,
-			   const size_t *offsets, unsigned int offset_count)
+
+#define TOP_MAX_COLUMNS (COLLECTOR_MAX_LABELS + COLLECTOR_MAX_METRICS + 4)
+
+struct top_column {
+	const char *header;
+	const char *label;			/* a label column, or */
+	const char *family;			/* a family whose values are summed per row */
+	bool histogram_sum;			/* the histogram's sums (not its counts) */
+	bool average;				/* time per call: the two columns before */
+	unsigned int decimals;			/* values in 10^-decimals units */
+};
+
+struct top_view {
+	const struct collector *collector;
+	const struct histogram_desc *histogram;	/* rows: its slots, or */
+	const struct table_desc *table;		/* rows: its rows */
+	struct top_column columns[TOP_MAX_COLUMNS];
+	unsigned int column_count, key_count;	/* label columns come first */
+	char headers[TOP_MAX_COLUMNS][32];
+};
+
+struct top_row {
+	const struct snapshot_series *key;	/* labels of the row */
+	double values[TOP_MAX_COLUMNS];
+};
+
+static const char *upper(const char *text, char *buf, size_t size)
 {
-	size_t entry = previous->key_size + previous->value_size;
-	char *sorted = malloc(entry * (previous->count + 1));
+	size_t i;
 
-	if (!sorted)
-		return;
-	for (unsigned int i = 0; i < previous->count; i++) {
-		memcpy(sorted + i * entry, (char *)previous->keys + (size_t)i * previous->key_size,
-		       previous->key_size);
-		memcpy(sorted + i * entry + previous->key_size,
-		       (char *)previous->values + (size_t)i * previous->value_size, previous->value_size);
-	}
-	table_key_size = previous->key_size;
-	qsort(sorted, previous->count, entry, by_key);
-	for (unsigned int i = 0; i < current->count; i++) {
-		char *key = (char *)current->keys + (size_t)i * current->key_size;
-		char *value = (char *)current->values + (size_t)i * current->value_size;
-		char *old = bsearch(key, sorted, previous->count, entry, by_key);
-
-		for (unsigned int f = 0; old && f < offset_count; f++) {
-			__u64 before, now;
-
-			memcpy(&before, old + previous->key_size + offsets[f], sizeof(before));
-			memcpy(&now, value + offsets[f], sizeof(now));
-			now = now >= before ? now - before : now;
-			memcpy(value + offsets[f], &now, sizeof(now));
-		}
-	}
-	free(sorted);
+	for (i = 0; text[i] && i + 1 < size; i++)
+		buf[i] = text[i] >= 'a' && text[i] <= 'z' ? text[i] - 32 : text[i];
+	buf[i] = '\0';
+	return buf;
 }
 
-static int table_copy(const struct reader_table *from, struct reader_table *to)
+/* A view by table name, histogram name, or a histogram's count family (khist_syscalls: syscalls). */
+static bool find_view(const char *name, struct top_view *view)
 {
-	*to = *from;
-	to->keys = malloc((size_t)from->count * from->key_size + 1);
-	to->values = malloc((size_t)from->count * from->value_size + 1);
-	if (!to->keys || !to->values) {
-		reader_table_free(to);
-		return -ENOMEM;
+	char (*headers)[32] = view->headers;
+
+	memset(view, 0, sizeof(*view));
+	for (unsigned int i = 0; i < collector_count; i++) {
+		const struct collector *collector = collectors[i];
+
+		for (unsigned int t = 0; t < collector->table_count; t++) {
+			const struct table_desc *table = &collector->tables[t];
+
+			if (strcmp(table->name, name))
+				continue;
+			view->collector = collector;
+			view->table = table;
+			for (unsigned int l = 0; l < table->label_count; l++)
+				view->columns[view->column_count++] = (struct top_column){
+					.header = upper(table->labels[l].label, headers[view->column_count],
+							sizeof(headers[0])),
+					.label = table->labels[l].label };
+			view->key_count = view->column_count;
+			for (unsigned int m = 0; m < table->metric_count; m++)
+				view->columns[view->column_count++] = (struct top_column){
+					.header = table->metrics[m].column ? table->metrics[m].column :
+						  upper(table->metrics[m].family + 6,
+							headers[view->column_count], sizeof(headers[0])),
+					.family = table->metrics[m].family };
+			return true;
+		}
+		for (unsigned int h = 0; h < collector->histogram_count; h++) {
+			const struct histogram_desc *desc = &collector->histograms[h];
+
+			if (strcmp(desc->name, name) &&
+			    (!desc->count_family || strcmp(desc->count_family + 6, name)))
+				continue;
+			if (!desc->slot.label)
+				return false;
+			view->collector = collector;
+			view->histogram = desc;
+			view->columns[view->column_count++] = (struct top_column){
+				.header = upper(desc->slot.label, headers[0], sizeof(headers[0])),
+				.label = desc->slot.label };
+			view->key_count = 1;
+			view->columns[view->column_count++] = (struct top_column){ .header = "COUNT" };
+			/* Tables of the collector labelled by the same thing: summed per slot. */
+			for (unsigned int t = 0; t < collector->table_count; t++) {
+				const struct table_desc *table = &collector->tables[t];
+
+				if (!table->label_count || strcmp(table->labels[0].label, desc->slot.label))
+					continue;
+				for (unsigned int m = 0; m < table->metric_count &&
+				     view->column_count + 2 < TOP_MAX_COLUMNS; m++)
+					view->columns[view->column_count++] = (struct top_column){
+						.header = table->metrics[m].column ? table->metrics[m].column :
+							  upper(table->metrics[m].family + 6,
+								headers[view->column_count],
+								sizeof(headers[0])),
+						.family = table->metrics[m].family };
+			}
+			if (desc->unit == UNIT_NS) {
+				view->columns[view->column_count++] = (struct top_column){
+					.header = "TIME (us)", .histogram_sum = true, .decimals = 3 };
+				view->columns[view->column_count++] = (struct top_column){
+					.header = "AVG (us)", .average = true, .decimals = 3 };
+			} else {
+				view->columns[view->column_count++] = (struct top_column){
+					.header = "BYTES", .histogram_sum = true };
+			}
+			return true;
+		}
 	}
-	memcpy(to->keys, from->keys, (size_t)from->count * from->key_size);
-	memcpy(to->values, from->values, (size_t)from->count * from->value_size);
+	return false;
+}
+
+static bool same_keys(const struct top_view *view, const struct snapshot_series *a,
+		      const struct snapshot_series *b)
+{
+	for (unsigned int k = 0; k < view->key_count; k++) {
+		const char *x = snapshot_label(a, view->columns[k].label);
+		const char *y = snapshot_label(b, view->columns[k].label);
+
+		if (!x || !y || strcmp(x, y))
+			return false;
+	}
+	return true;
+}
+
+/* The rows of @view in @snapshot: -1 when its collector is not readable. */
+static int top_rows(const struct snapshot *snapshot, const struct top_view *view,
+		    struct top_row **rows_out, unsigned int *count, struct error_context *error)
+{
+	const struct snapshot_collector *state = snapshot_collector(snapshot, view->collector);
+	const struct snapshot_family *driver = NULL;
+	struct top_row *rows;
+
+	*rows_out = NULL;
+	*count = 0;
+	if (!state->loaded || state->error.code) {
+		if (state->error.code)
+			*error = state->error;
+		else
+			error_fail(error, -ENOENT, "%s/%s/meta: %s (is the %s collector loaded?)",
+				   snapshot->pin_root, view->collector->name, strerror(ENOENT),
+				   view->collector->name);
+		return -1;
+	}
+	if (view->histogram)
+		driver = snapshot_histogram(snapshot, view->histogram);
+	else
+		for (unsigned int i = 0; i < snapshot->family_count && !driver; i++)
+			if (snapshot->families[i].table == view->table)
+				driver = &snapshot->families[i];
+	if (!driver)
+		return 0;
+	rows = calloc(driver->series_count + 1, sizeof(*rows));
+	if (!rows) {
+		error_fail(error, -ENOMEM, "out of memory");
+		return -1;
+	}
+	for (unsigned int s = 0; s < driver->series_count; s++) {
+		const struct snapshot_series *series = &driver->series[s];
+		struct top_row *row = &rows[*count];
+
+		if (view->histogram && !series->count)
+			continue;
+		row->key = series;
+		for (unsigned int c = view->key_count; c < view->column_count; c++) {
+			const struct top_column *column = &view->columns[c];
+			const struct snapshot_family *family;
+
+			if (column->average) {
+				row->values[c] = row->values[view->key_count] ?
+						 row->values[c - 1] / row->values[view->key_count] : 0;
+			} else if (column->histogram_sum || (!column->family && view->histogram)) {
+				row->values[c] = column->histogram_sum ? series->sum : series->count;
+			} else if ((family = snapshot_find(snapshot, column->family))) {
+				for (unsigned int f = 0; f < family->series_count; f++)
+					if (same_keys(view, &family->series[f], series))
+						row->values[c] += family->series[f].value;
+			}
+		}
+		(*count)++;
+	}
+	*rows_out = rows;
 	return 0;
 }
 
-/* Turns @table into counts since @previous, and keeps @table's raw counts there. */
-static int interval_counts(struct reader_table *table, struct reader_table *previous,
-			   const size_t *offsets, unsigned int offset_count)
+static int by_first_value_desc(const void *a, const void *b, void *context)
 {
-	struct reader_table raw;
-	int err = table_copy(table, &raw);
+	const struct top_view *view = context;
+	double x = ((const struct top_row *)a)->values[view->key_count];
+	double y = ((const struct top_row *)b)->values[view->key_count];
 
-	if (err)
-		return err;
-	if (previous->keys)
-		subtract_table(table, previous, offsets, offset_count);
-	reader_table_free(previous);
-	*previous = raw;
-	return 0;
+	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static int top_syscalls(long long rows, __u64 *previous)
+/* @rows minus the same rows of @previous (rows only grow; new rows count from 0). */
+static void subtract_rows(const struct top_view *view, struct top_row *rows, unsigned int count,
+			  const struct top_row *previous, unsigned int previous_count)
 {
-	__u64 now[KHIST_SYSCALL_SLOTS * 2], latency[KHIST_SYSCALL_SLOTS * 2];
-	__u64 calls[KHIST_SYSCALL_SLOTS], errors[KHIST_SYSCALL_SLOTS];
-	struct top_row sorted[KHIST_SYSCALL_SLOTS];
-	unsigned int count = 0;
-	char name[32];
-	int err;
-
-	err = reader_syscall_counts(cli_pin_root(), calls, errors);
-	if (!err) {
-		struct reader_hist hist;
-
-		err = reader_hist(cli_pin_root(), catalog_find_histogram("syscall_latency"), &hist);
-		for (unsigned int nr = 0; !err && nr < KHIST_SYSCALL_SLOTS; nr++) {
-			now[nr * 2] = calls[nr];
-			now[nr * 2 + 1] = errors[nr];
-			latency[nr * 2] = hist.totals[nr].count;
-			latency[nr * 2 + 1] = hist.totals[nr].sum;
-		}
-		if (!err)
-			reader_hist_free(&hist);
-	}
-	if (err)
-		return cli_runtime_error("top syscalls", err, reader_error());
-	for (unsigned int nr = 0; nr < KHIST_SYSCALL_SLOTS; nr++) {
-		__u64 calls = now[nr * 2], errors = now[nr * 2 + 1], time_ns = latency[nr * 2 + 1];
-
-		if (previous) {
-			calls -= previous[nr * 4];
-			errors -= previous[nr * 4 + 1];
-			time_ns -= previous[nr * 4 + 2];
-			previous[nr * 4] = now[nr * 2];
-			previous[nr * 4 + 1] = now[nr * 2 + 1];
-			previous[nr * 4 + 2] = latency[nr * 2 + 1];
-		}
-		now[nr * 2] = calls;
-		now[nr * 2 + 1] = errors;
-		latency[nr * 2 + 1] = time_ns;
-		if (calls)
-			sorted[count++] = (struct top_row){ .key = &now[nr * 2],
-							    .value = &latency[nr * 2], .sort = calls };
-	}
-	qsort(sorted, count, sizeof(sorted[0]), by_sort_desc);
-	if (!rows)
-		return EXIT_OK;
-	printf("%-22s %12s %10s %14s %10s\n", "SYSCALL", "COUNT", "ERRORS", "TIME (us)", "AVG (us)");
-	for (unsigned int i = 0; i < count && i < rows; i++) {
-		const __u64 *counts = sorted[i].key, *totals = sorted[i].value;
-		unsigned int nr = (counts - now) / 2;
-
-		printf("%-22s %12llu %10llu %14.1f %10.3f\n", catalog_syscall_name(nr, name, sizeof(name)),
-		       (unsigned long long)counts[0], (unsigned long long)counts[1], totals[1] / 1e3,
-		       counts[0] ? totals[1] / 1e3 / counts[0] : 0.0);
-	}
-	return EXIT_OK;
-}
-
-static int top_processes(long long rows, struct reader_table *previous)
-{
-	static const size_t counters[] = {
-		offsetof(struct khist_process_value, syscalls),
-		offsetof(struct khist_process_value, errors),
-	};
-	struct reader_table table;
-	struct top_row *sorted;
-	int err;
-
-	err = reader_processes(cli_pin_root(), &table);
-	if (err)
-		return cli_runtime_error("top processes", err, reader_error());
-	if (previous)
-		err = interval_counts(&table, previous, counters, 2);
-	if (err)
-		return cli_runtime_error("top processes", err, NULL);
-	sorted = calloc(table.count + 1, sizeof(*sorted));
-	for (unsigned int i = 0; sorted && i < table.count; i++) {
-		const struct khist_process_value *value =
-			(const struct khist_process_value *)table.values + i;
-
-		sorted[i] = (struct top_row){ (const struct khist_process_key *)table.keys + i, value,
-					      value->syscalls };
-	}
-	if (sorted)
-		qsort(sorted, table.count, sizeof(*sorted), by_sort_desc);
-	if (rows)
-		printf("%-8s %-16s %12s %10s\n", "PID", "COMM", "SYSCALLS", "ERRORS");
-	for (unsigned int i = 0; sorted && i < table.count && i < rows; i++) {
-		const struct khist_process_key *key = sorted[i].key;
-		const struct khist_process_value *value = sorted[i].value;
-
-		if (!value->syscalls)
+	for (unsigned int r = 0; r < count; r++)
+		for (unsigned int p = 0; p < previous_count; p++) {
+			if (!same_keys(view, rows[r].key, previous[p].key))
+				continue;
+			for (unsigned int c = view->key_count; c < view->column_count; c++) {
+				if (view->columns[c].average)
+					continue;
+				rows[r].values[c] = rows[r].values[c] >= previous[p].values[c] ?
+						    rows[r].values[c] - previous[p].values[c] : 0;
+			}
 			break;
-		printf("%-8u %-16.16s %12llu %10llu\n", key->tgid, value->comm,
-		       (unsigned long long)value->syscalls, (unsigned long long)value->errors);
-	}
-	free(sorted);
-	reader_table_free(&table);
-	return EXIT_OK;
+		}
+	/* Averages over the interval's own calls. */
+	for (unsigned int r = 0; r < count; r++)
+		for (unsigned int c = view->key_count; c < view->column_count; c++)
+			if (view->columns[c].average)
+				rows[r].values[c] = rows[r].values[view->key_count] ?
+					rows[r].values[c - 1] / rows[r].values[view->key_count] : 0;
 }
 
-static int top_files(long long rows, struct reader_table *previous)
+static double column_value(const struct top_column *column, double value)
 {
-	static const size_t counters[] = {
-		offsetof(struct khist_file_value, reads),
-		offsetof(struct khist_file_value, writes),
-		offsetof(struct khist_file_value, read_bytes),
-		offsetof(struct khist_file_value, write_bytes),
-	};
-	struct reader_table table;
-	struct top_row *sorted;
-	int err;
+	for (unsigned int i = 0; i < column->decimals; i++)
+		value /= 10;
+	return value;
+}
 
-	err = reader_files(cli_pin_root(), &table);
-	if (err)
-		return cli_runtime_error("top files", err, reader_error());
-	if (previous)
-		err = interval_counts(&table, previous, counters, 4);
-	if (err)
-		return cli_runtime_error("top files", err, NULL);
-	sorted = calloc(table.count + 1, sizeof(*sorted));
-	for (unsigned int i = 0; sorted && i < table.count; i++) {
-		const struct khist_file_value *value = (const struct khist_file_value *)table.values + i;
+static void print_rows(const struct top_view *view, const struct top_row *rows, unsigned int count,
+		       long long limit)
+{
+	for (unsigned int c = 0; c < view->column_count; c++) {
+		bool last = c + 1 == view->column_count;
 
-		sorted[i] = (struct top_row){ (const struct khist_file_key *)table.keys + i, value,
-					      value->read_bytes + value->write_bytes +
-					      value->reads + value->writes };
+		if (c < view->key_count)
+			printf(last ? "%s" : "%-16s ", view->columns[c].header);
+		else
+			printf(last ? "%14s" : "%14s ", view->columns[c].header);
 	}
-	if (sorted)
-		qsort(sorted, table.count, sizeof(*sorted), by_sort_desc);
-	if (rows)
-		printf("%-8s %-16s %8s %8s %10s %10s %-8s %s\n", "PID", "COMM", "READS", "WRITES", "R_KB",
-	       "W_KB", "KIND", "FILE");
-	for (unsigned int i = 0; sorted && i < table.count && i < rows; i++) {
-		const struct khist_file_key *key = sorted[i].key;
-		const struct khist_file_value *value = sorted[i].value;
-
-		if (!sorted[i].sort)
+	putchar('\n');
+	for (unsigned int r = 0; r < count && r < limit; r++) {
+		if (!rows[r].values[view->key_count])
 			break;
-		printf("%-8u %-16.16s %8llu %8llu %10llu %10llu %-8s %.*s\n", key->tgid, value->comm,
-		       (unsigned long long)value->reads, (unsigned long long)value->writes,
-		       (unsigned long long)value->read_bytes / 1024,
-		       (unsigned long long)value->write_bytes / 1024,
-		       catalog_file_kind_name(value->kind), KHIST_FILE_NAME_LEN, value->name);
+		for (unsigned int c = 0; c < view->column_count; c++) {
+			const struct top_column *column = &view->columns[c];
+			bool last = c + 1 == view->column_count;
+
+			if (c < view->key_count)
+				printf(last ? "%s" : "%-16s ", snapshot_label(rows[r].key, column->label));
+			else if (column->decimals)
+				printf(last ? "%14.3f" : "%14.3f ", column_value(column, rows[r].values[c]));
+			else
+				printf(last ? "%14.0f" : "%14.0f ", rows[r].values[c]);
+		}
+		putchar('\n');
 	}
-	free(sorted);
-	reader_table_free(&table);
-	return EXIT_OK;
+}
+
+static json_object *rows_json(const struct top_view *view, const struct top_row *rows,
+			      unsigned int count, long long limit)
+{
+	json_object *root = json_object_new_object(), *list = json_object_new_array();
+	json_object *columns = json_object_new_array();
+
+	for (unsigned int c = 0; c < view->column_count; c++)
+		json_object_array_add(columns, json_object_new_string(view->columns[c].header));
+	json_object_object_add(root, "collector", json_object_new_string(view->collector->name));
+	json_object_object_add(root, "columns", columns);
+	for (unsigned int r = 0; r < count && r < limit; r++) {
+		json_object *row = json_object_new_object(), *values = json_object_new_object();
+
+		if (!rows[r].values[view->key_count])
+			break;
+		json_object_object_add(row, "labels", json_labels(rows[r].key));
+		for (unsigned int c = view->key_count; c < view->column_count; c++)
+			json_object_object_add(values, view->columns[c].header,
+					       view->columns[c].decimals || view->columns[c].average ?
+					       json_object_new_double(rows[r].values[c]) :
+					       json_object_new_uint64(rows[r].values[c]));
+		json_object_object_add(row, "values", values);
+		json_object_array_add(list, row);
+	}
+	json_object_object_add(root, "rows", list);
+	return root;
 }
 
 int cli_top(int argc, char **argv)
@@ -440,13 +544,17 @@ int cli_top(int argc, char **argv)
 		{ "rows", required_argument, NULL, OPT_ROWS },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{}
 	};
-	static __u64 previous_syscalls[KHIST_SYSCALL_SLOTS * 4];
-	struct reader_table previous_table = {};
+	struct snapshot current = {}, previous = {};
+	struct top_row *rows = NULL, *previous_rows = NULL;
+	unsigned int count = 0, previous_count = 0;
+	struct error_context error = {};
 	struct repeat repeat = {};
-	long long rows = 20;
-	const char *what;
+	struct top_view view;
+	long long limit = 20;
+	bool json = false;
 	int opt, status = EXIT_OK;
 
 	optind = 1;
@@ -454,7 +562,7 @@ int cli_top(int argc, char **argv)
 		switch (opt) {
 		case OPT_PIN_ROOT: cli_set_pin_root(optarg); break;
 		case OPT_ROWS:
-			if (!cli_parse_number("--rows", optarg, 1, 100000, &rows))
+			if (!cli_parse_number("--rows", optarg, 1, 100000, &limit))
 				return EXIT_USAGE;
 			break;
 		case OPT_INTERVAL:
@@ -465,40 +573,64 @@ int cli_top(int argc, char **argv)
 			if (!cli_parse_number("--count", optarg, 1, 1000000, &repeat.count))
 				return EXIT_USAGE;
 			break;
+		case OPT_JSON: json = true; break;
 		default: return EXIT_USAGE;
 		}
 	}
-	what = optind + 1 == argc ? argv[optind] : "";
-	if (strcmp(what, "syscalls") && strcmp(what, "processes") && strcmp(what, "files")) {
-		fprintf(stderr, "khist: top takes one of syscalls, processes, files\n");
+	if (optind + 1 != argc || !find_view(argv[optind], &view)) {
+		fprintf(stderr, "khist: top takes one table: syscalls, processes, files, signals, or "
+			"another that khist list shows\n");
 		return EXIT_USAGE;
 	}
 	if (repeat.count && !repeat.interval)
 		repeat.interval = 1;
 	/* With an interval, each table shows that interval's own counts. */
-	if (repeat.interval) {
-		if (!strcmp(what, "syscalls"))
-			status = top_syscalls(0, previous_syscalls);
-		else if (!strcmp(what, "processes"))
-			status = top_processes(0, &previous_table);
-		else
-			status = top_files(0, &previous_table);
-		if (status)
-			return status;
-	}
+	if (repeat.interval && (take(&previous, view.collector->name, &error) ||
+				top_rows(&previous, &view, &previous_rows, &previous_count, &error)))
+		status = cli_runtime_error("top", error.code, error.text);
 	for (long long done = 0; status == EXIT_OK && keep_going(&repeat, done); done++) {
 		if (repeat.interval) {
 			sleep(repeat.interval);
-			print_time_header();
+			if (!json)
+				print_time_header();
 		}
-		if (!strcmp(what, "syscalls"))
-			status = top_syscalls(rows, repeat.interval ? previous_syscalls : NULL);
-		else if (!strcmp(what, "processes"))
-			status = top_processes(rows, repeat.interval ? &previous_table : NULL);
+		if (take(&current, view.collector->name, &error) ||
+		    top_rows(&current, &view, &rows, &count, &error)) {
+			status = cli_runtime_error("top", error.code, error.text);
+			break;
+		}
+		if (repeat.interval) {
+			/* Keep the raw counts for the next interval's baseline. */
+			struct top_row *raw = malloc((count + 1) * sizeof(*raw));
+
+			if (!raw) {
+				status = cli_runtime_error("top", -ENOMEM, NULL);
+				break;
+			}
+			memcpy(raw, rows, count * sizeof(*raw));
+			subtract_rows(&view, rows, count, previous_rows, previous_count);
+			free(previous_rows);
+			snapshot_free(&previous);
+			previous_rows = raw;
+			previous_count = count;
+		}
+		qsort_r(rows, count, sizeof(*rows), by_first_value_desc, &view);
+		if (json)
+			cli_print_json(rows_json(&view, rows, count, limit));
 		else
-			status = top_files(rows, repeat.interval ? &previous_table : NULL);
+			print_rows(&view, rows, count, limit);
 		fflush(stdout);
+		free(rows);
+		rows = NULL;
+		if (repeat.interval)
+			previous = current;
+		else
+			snapshot_free(&current);
+		memset(&current, 0, sizeof(current));
 	}
-	reader_table_free(&previous_table);
+	free(rows);
+	free(previous_rows);
+	snapshot_free(&previous);
+	snapshot_free(&current);
 	return status;
 }

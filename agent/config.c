@@ -13,7 +13,7 @@
 #include "config.h"
 #include "loader.h"
 
-const char config_default_text[] =
+static const char config_default_text[] =
 "# khistd configuration. Comments start a line with # or ;, or follow ' ;'.\n"
 "[khistd]\n"
 "# Address and port of the HTTP endpoint (/metrics, /api/v1/histograms, /healthz).\n"
@@ -37,26 +37,37 @@ const char config_default_text[] =
 "export_processes = 20\n"
 "export_files = 20\n"
 "export_signals = 20\n"
-"\n"
-"# One section per collector: enabled, precision (0..5), mode (auto or a mode\n"
-"# name), pid, comm, cgroup (a cgroup v2 directory); processes and files size\n"
-"# the per-process and per-file tables. Without a precision, a collector that\n"
-"# is already pinned keeps the one it was loaded with (else: the default shown).\n"
-"[collector.syscalls]\n"
-"enabled = true\n"
-"# precision = 0\n"
-"processes = 10240\n"
-"\n"
-"[collector.sched]\n"
-"enabled = true\n"
-"# precision = 2\n"
-"mode = auto\n"
-"\n"
-"[collector.vfs]\n"
-"enabled = true\n"
-"# precision = 2\n"
-"mode = auto\n"
-"files = 1024\n";
+"\n";
+
+/*
+ * Each collector's section, from its descriptor: every collector is enabled
+ * unless its section says otherwise.
+ */
+void config_print_defaults(FILE *out)
+{
+	fputs(config_default_text, out);
+	fputs("\n# One section per collector: enabled, precision (0..5), mode (auto or a mode\n"
+	      "# name), pid, comm, cgroup (a cgroup v2 directory); processes and files size\n"
+	      "# the per-process and per-file tables. Without a precision, a collector that\n"
+	      "# is already pinned keeps the one it was loaded with (else: the default shown).\n",
+	      out);
+	for (unsigned int i = 0; i < collector_count; i++) {
+		const struct collector *collector = collectors[i];
+
+		fprintf(out, "[collector.%s]\n# %s\nenabled = true\n# precision = %u\n",
+			collector->name, collector->description, collector->default_precision);
+		if (collector->mode_count > 1)
+			fprintf(out, "mode = auto\n");
+		for (unsigned int t = 0; t < collector->table_count; t++) {
+			if (collector->tables[t].sizing == SIZE_PROCESSES)
+				fprintf(out, "processes = %u\n", LOADER_DEFAULT_PROCESSES);
+			if (collector->tables[t].sizing == SIZE_FILES)
+				fprintf(out, "files = %u\n", LOADER_DEFAULT_FILES);
+		}
+		if (i + 1 < collector_count)
+			fputc('\n', out);
+	}
+}
 
 struct parse_state {
 	struct daemon_config *config;
@@ -212,7 +223,7 @@ static int daemon_key(struct parse_state *state, const char *name, const char *v
 	return 1;
 }
 
-static int collector_key(struct parse_state *state, const struct catalog_collector *collector,
+static int collector_key(struct parse_state *state, const struct collector *collector,
 			 struct collector_config *c, const char *name, const char *value)
 {
 	unsigned long long number;
@@ -226,7 +237,7 @@ static int collector_key(struct parse_state *state, const struct catalog_collect
 			return set_error(state, "precision '%s': accepted values are 0..5%s%s", value, "", "");
 		c->precision = number;
 	} else if (!strcmp(name, "mode")) {
-		int mode = catalog_mode_by_name(value);
+		int mode = collector_mode_by_name(value);
 		bool known = false;
 
 		for (unsigned int i = 0; mode > 0 && i < collector->mode_count; i++)
@@ -238,7 +249,7 @@ static int collector_key(struct parse_state *state, const struct catalog_collect
 
 			for (unsigned int i = 0; i < collector->mode_count; i++) {
 				strcat(accepted, ", ");
-				strcat(accepted, catalog_mode_name(collector->modes[i].mode));
+				strcat(accepted, collector_mode_name(collector->modes[i].mode));
 			}
 			return set_error(state, "mode '%s': accepted values are %s%s", value, accepted, "");
 		} else {
@@ -283,13 +294,21 @@ static int handle(void *user, const char *section, const char *name, const char 
 	if (!strcmp(section, "khistd"))
 		return daemon_key(state, name, value);
 	if (!strncmp(section, "collector.", 10)) {
-		const struct catalog_collector *collector = catalog_find_collector(section + 10);
+		unsigned int index;
 
-		if (!collector)
-			return set_error(state, "unknown collector [%s] (accepted: collector.syscalls, "
-					 "collector.sched, collector.vfs)%s%s", section, "", "");
-		return collector_key(state, collector,
-				     &state->config->collectors[collector - catalog_collectors],
+		for (index = 0; index < collector_count; index++)
+			if (!strcmp(collectors[index]->name, section + 10))
+				break;
+		if (index == collector_count) {
+			char accepted[256] = "";
+
+			for (unsigned int i = 0; i < collector_count; i++)
+				snprintf(accepted + strlen(accepted), sizeof(accepted) - strlen(accepted),
+					 "%scollector.%s", i ? ", " : "", collectors[i]->name);
+			return set_error(state, "unknown collector [%s] (accepted: %s)%s", section,
+					 accepted, "");
+		}
+		return collector_key(state, collectors[index], &state->config->collectors[index],
 				     name, value);
 	}
 	return set_error(state, "unknown section [%s] (accepted: khistd, collector.NAME)%s%s",
@@ -306,7 +325,8 @@ static void set_defaults(struct daemon_config *config)
 	config->max_connections = 64;
 	config->export_processes = config->export_files = config->export_signals = 20;
 	snprintf(config->pin_root, sizeof(config->pin_root), "%s", LOADER_DEFAULT_PIN_ROOT);
-	for (unsigned int i = 0; i < catalog_collector_count; i++) {
+	for (unsigned int i = 0; i < collector_count; i++) {
+		config->collectors[i].enabled = true;
 		config->collectors[i].precision = -1;
 		config->collectors[i].mode = -1;
 		config->collectors[i].processes = LOADER_DEFAULT_PROCESSES;

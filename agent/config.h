@@ -4,15 +4,16 @@
 #define KHIST_CONFIG_H
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <linux/types.h>
 
-#include "catalog.h"
+#include "collector.h"
+#include "collector_list.h"
 
 #define CONFIG_DEFAULT_LISTEN	"127.0.0.1:9818"
-#define CONFIG_MAX_COLLECTORS	8
 
 enum module_use { MODULE_AUTO, MODULE_OFF, MODULE_REQUIRED };
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
@@ -44,11 +45,11 @@ struct daemon_config {
 	unsigned int export_processes;	/* top N processes exported as series */
 	unsigned int export_files;
 	unsigned int export_signals;
-	struct collector_config collectors[CONFIG_MAX_COLLECTORS];	/* catalog order */
+	struct collector_config collectors[COLLECTOR_COUNT];	/* in collectors[] order */
 };
 
-/* The embedded default configuration, in the file format. */
-extern const char config_default_text[];
+/* Prints the embedded default configuration, in the file format. */
+void config_print_defaults(FILE *out);
 
 /*
  * Reads @path (NULL: the embedded defaults) over the defaults. 0, or -1 with

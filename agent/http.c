@@ -8,6 +8,7 @@
 
 #include "http.h"
 #include "json.h"
+#include "prometheus.h"
 
 /* Headers and request line together; a GET needs far less. */
 #define REQUEST_MEMORY_LIMIT	(16 * 1024)
@@ -68,49 +69,57 @@ static enum MHD_Result respond_text(struct MHD_Connection *connection, unsigned 
 		       false);
 }
 
+/* One snapshot per request: nothing is shared between requests but the options. */
+static int take(struct http_context *context, struct snapshot *snapshot, bool self)
+{
+	struct snapshot_options options;
+	struct error_context error = {};
+	int err;
+
+	pthread_rwlock_rdlock(context->lock);
+	options = *context->snapshot;
+	options.self = self;
+	if (!self) {
+		options.module = false;
+		options.kmod_stats_pin = NULL;
+	}
+	err = snapshot_take(snapshot, &options, &error);
+	pthread_rwlock_unlock(context->lock);
+	return err;
+}
+
 static enum MHD_Result metrics(struct MHD_Connection *connection, struct http_context *context)
 {
 	const char *accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
 							 MHD_HTTP_HEADER_ACCEPT);
 	bool openmetrics = accept && strstr(accept, "application/openmetrics-text");
+	struct snapshot snapshot;
 	char *body = NULL;
 	size_t len = 0;
-	FILE *out = open_memstream(&body, &len);
 	int err;
 
-	if (!out)
+	if (take(context, &snapshot, true))
 		return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-	pthread_rwlock_rdlock(context->lock);
-	err = prometheus_render(out, context->metrics, openmetrics);
-	pthread_rwlock_unlock(context->lock);
-	if (fclose(out) || err) {
-		free(body);
+	err = prometheus_render(&snapshot, openmetrics, &body, &len);
+	snapshot_free(&snapshot);
+	if (err)
 		return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "render failed\n");
-	}
 	return respond(connection, MHD_HTTP_OK,
 		       openmetrics ? OPENMETRICS_TEXT_TYPE : PROMETHEUS_TEXT_TYPE, body, len, true);
 }
 
 static enum MHD_Result histograms(struct MHD_Connection *connection, struct http_context *context)
 {
-	json_object *root = json_object_new_object(), *list = json_object_new_array();
-	const char *text;
+	struct snapshot snapshot;
+	json_object *root;
 	char *body;
 
-	pthread_rwlock_rdlock(context->lock);
-	for (unsigned int i = 0; i < catalog_histogram_count; i++) {
-		struct reader_hist hist;
-
-		if (reader_hist(context->metrics->pin_root, &catalog_histograms[i], &hist))
-			continue;
-		json_object_array_add(list, json_histogram(&hist, -1));
-		reader_hist_free(&hist);
-	}
-	pthread_rwlock_unlock(context->lock);
-	json_object_object_add(root, "histograms", list);
-	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
-	body = strdup(text);
+	if (take(context, &snapshot, false))
+		return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	root = json_histograms(&snapshot);
+	body = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
 	json_object_put(root);
+	snapshot_free(&snapshot);
 	if (!body)
 		return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	return respond(connection, MHD_HTTP_OK, "application/json", body, strlen(body), true);

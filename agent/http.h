@@ -12,11 +12,11 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-#include "prometheus.h"
+#include "snapshot.h"
 
 struct http_context {
-	pthread_rwlock_t *lock;		/* held for reading while a page is rendered */
-	const struct metrics_context *metrics;
+	pthread_rwlock_t *lock;		/* held for reading while a snapshot is taken */
+	const struct snapshot_options *snapshot;
 	volatile bool *ready;
 };
 

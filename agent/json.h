@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* JSON renderings (json-c), shared by `khist ... --json` and khistd's API. */
+/* JSON (json-c) of a snapshot: histograms, counter and gauge families, collector states. */
 #ifndef KHIST_JSON_H
 #define KHIST_JSON_H
 
 #include <json-c/json.h>
 
-#include "reader.h"
+#include "snapshot.h"
 
-/*
- * A histogram: name, collector, attach mode, unit, precision, description
- * and its series (labels, count, sum, and the non-empty buckets with their
- * inclusive bounds). Labelled histograms list only series with events;
- * with @only_slot >= 0, only that series, listed even when it has none.
- */
-json_object *json_histogram(const struct reader_hist *hist, int only_slot);
+/* One histogram; @only_slot: only the series with that slot label value. */
+json_object *json_histogram(const struct snapshot_family *family, const char *only_slot);
+/* A counter or gauge family: name, type, help, unit, series of labels and value. */
+json_object *json_family(const struct snapshot_family *family);
+/* Every collector: loaded, attach mode, precision, programs, table fill levels. */
+json_object *json_status(const struct snapshot *snapshot);
+/* Every histogram's family in the snapshot: {"histograms": [...]}. */
+json_object *json_histograms(const struct snapshot *snapshot);
+/* Labels as an object. */
+json_object *json_labels(const struct snapshot_series *series);
+/* A number of 10^-decimals units: an integer when decimals is 0. */
+json_object *json_scaled(__u64 value, unsigned int decimals);
 
 #endif

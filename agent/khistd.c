@@ -24,14 +24,13 @@
 #include <uapi/khist.h>
 
 #include "bpffs.h"
-#include "catalog.h"
+#include "collector.h"
 #include "config.h"
 #include "http.h"
 #include "kmod_client.h"
 #include "kmod_stats.h"
 #include "loader.h"
-#include "prometheus.h"
-#include "reader.h"
+#include "snapshot.h"
 
 static const char usage_text[] =
 "usage: khistd [--config PATH] [--listen ADDR:PORT] [--check-config] [--foreground]\n"
@@ -50,7 +49,7 @@ static const char usage_text[] =
 
 static struct daemon_config config;
 static pthread_rwlock_t state_lock = PTHREAD_RWLOCK_INITIALIZER;
-static struct metrics_context metrics;
+static struct snapshot_options snapshot_options;
 static char kmod_stats_pin[PATH_MAX];
 static volatile bool ready;
 static bool foreground, under_systemd;
@@ -108,14 +107,18 @@ static bool module_present(void)
 
 static int load_collector(unsigned int index)
 {
-	const struct catalog_collector *collector = &catalog_collectors[index];
+	const struct collector *collector = collectors[index];
 	struct collector_config c = config.collectors[index];
 	struct loader_options options;
 	enum khist_attach_mode mode;
 	int err = -ENOENT;
 
-	/* module = off: the vfs collector must not use the glue. */
-	if (config.module == MODULE_OFF && c.mode < 0 && !strcmp(collector->name, "vfs")) {
+	bool has_glue = false;
+
+	for (unsigned int m = 0; m < collector->mode_count; m++)
+		has_glue |= collector->modes[m].mode == KHIST_ATTACH_GLUE;
+	/* module = off: no collector may use the glue. */
+	if (config.module == MODULE_OFF && c.mode < 0 && has_glue) {
 		for (unsigned int m = 0; m < collector->mode_count; m++) {
 			if (collector->modes[m].mode == KHIST_ATTACH_GLUE)
 				continue;
@@ -140,7 +143,7 @@ static int load_collector(unsigned int index)
 		return err;
 	}
 loaded:
-	log_at(LOG_LEVEL_INFO, "%s: loaded, attach mode %s", collector->name, catalog_mode_name(mode));
+	log_at(LOG_LEVEL_INFO, "%s: loaded, attach mode %s", collector->name, collector_mode_name(mode));
 	return 0;
 }
 
@@ -166,44 +169,51 @@ static void bind_module_statistics(void)
 /* The first read of every loaded collector's maps: what READY=1 waits for. */
 static int first_read(void)
 {
-	for (unsigned int i = 0; i < catalog_histogram_count; i++) {
-		const struct catalog_histogram *def = &catalog_histograms[i];
-		const struct catalog_collector *collector = catalog_find_collector(def->collector);
-		struct reader_hist hist;
+	struct error_context error = {};
+	struct snapshot snapshot;
+	int err = 0;
 
-		if (!config.collectors[collector - catalog_collectors].enabled)
-			continue;
-		if (reader_hist(config.pin_root, def, &hist)) {
-			log_at(LOG_LEVEL_ERROR, "reading %s: %s", def->name, reader_error());
-			return -1;
-		}
-		reader_hist_free(&hist);
+	if (snapshot_take(&snapshot, &snapshot_options, &error)) {
+		log_at(LOG_LEVEL_ERROR, "reading the collectors: %s", error.text);
+		return -1;
 	}
-	return 0;
+	for (unsigned int i = 0; i < collector_count; i++) {
+		const struct snapshot_collector *state = &snapshot.collectors[i];
+
+		if (!config.collectors[i].enabled)
+			continue;
+		if (!state->loaded || state->error.code) {
+			log_at(LOG_LEVEL_ERROR, "reading %s: %s", collectors[i]->name,
+			       state->error.code ? state->error.text : "not loaded");
+			err = -1;
+		}
+	}
+	snapshot_free(&snapshot);
+	return err;
 }
 
-static void update_metrics_context(void)
+static void update_snapshot_options(void)
 {
 	/* pin_root is at most PATH_MAX / 2 long (config.c). */
 	path_format(kmod_stats_pin, sizeof(kmod_stats_pin), "%s/kmod/kmod_stats", config.pin_root);
-	metrics.pin_root = config.pin_root;
-	metrics.export_processes = config.export_processes;
-	metrics.export_files = config.export_files;
-	metrics.export_signals = config.export_signals;
-	metrics.use_module = config.module != MODULE_OFF;
-	metrics.kmod_stats_pin = kmod_stats_pin;
+	snapshot_default_options(&snapshot_options, config.pin_root);
+	snapshot_options.limits[LIMIT_PROCESSES] = config.export_processes;
+	snapshot_options.limits[LIMIT_FILES] = config.export_files;
+	snapshot_options.limits[LIMIT_SIGNALS] = config.export_signals;
+	snapshot_options.self = true;
+	snapshot_options.module = config.module != MODULE_OFF;
+	snapshot_options.kmod_stats_pin = kmod_stats_pin;
 }
 
 static void notify_status(void)
 {
-	char collectors[128] = "";
+	char names[256] = "";
 
-	for (unsigned int i = 0; i < catalog_collector_count; i++)
-		if (config.collectors[i].enabled) {
-			strcat(collectors, " ");
-			strcat(collectors, catalog_collectors[i].name);
-		}
-	sd_notifyf(0, "STATUS=serving http://%s/metrics; collectors:%s", config.listen, collectors);
+	for (unsigned int i = 0; i < collector_count; i++)
+		if (config.collectors[i].enabled)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), " %s",
+				 collectors[i]->name);
+	sd_notifyf(0, "STATUS=serving http://%s/metrics; collectors:%s", config.listen, names);
 }
 
 /*
@@ -226,18 +236,18 @@ static void reload(void)
 		log_at(LOG_LEVEL_WARNING, "listen changed to %s: takes effect on restart", next.listen);
 	snprintf(next.listen, sizeof(next.listen), "%s", config.listen);
 	pthread_rwlock_wrlock(&state_lock);
-	for (unsigned int i = 0; i < catalog_collector_count; i++) {
+	for (unsigned int i = 0; i < collector_count; i++) {
 		if (config.collectors[i].enabled && !next.collectors[i].enabled &&
-		    loader_is_loaded(config.pin_root, &catalog_collectors[i])) {
-			if (loader_unload(config.pin_root, &catalog_collectors[i]))
+		    loader_is_loaded(config.pin_root, collectors[i])) {
+			if (loader_unload(config.pin_root, collectors[i]))
 				log_at(LOG_LEVEL_ERROR, "%s", loader_error());
 			else
-				log_at(LOG_LEVEL_INFO, "%s: unloaded", catalog_collectors[i].name);
+				log_at(LOG_LEVEL_INFO, "%s: unloaded", collectors[i]->name);
 		}
 	}
 	config = next;
-	update_metrics_context();
-	for (unsigned int i = 0; i < catalog_collector_count; i++)
+	update_snapshot_options();
+	for (unsigned int i = 0; i < collector_count; i++)
 		if (config.collectors[i].enabled)
 			load_collector(i);
 	pthread_rwlock_unlock(&state_lock);
@@ -266,7 +276,7 @@ static int parse_arguments(int argc, char **argv, const char **listen, bool *che
 		case 'l': *listen = optarg; break;
 		case 'C': *check_only = true; break;
 		case 'f': foreground = true; break;
-		case 'P': fputs(config_default_text, stdout); exit(0);
+		case 'P': config_print_defaults(stdout); exit(0);
 		case 'V': printf("khistd %s\n", KHIST_VERSION_STRING); exit(0);
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default: fputs(usage_text, stderr); return -1;
@@ -281,7 +291,7 @@ static int parse_arguments(int argc, char **argv, const char **listen, bool *che
 
 int main(int argc, char **argv)
 {
-	struct http_context http_context = { &state_lock, &metrics, &ready };
+	struct http_context http_context = { &state_lock, &snapshot_options, &ready };
 	struct http_server *server;
 	const char *listen = NULL;
 	bool check_only = false;
@@ -316,7 +326,7 @@ int main(int argc, char **argv)
 		printf("khistd: %s: configuration OK\n", config.source);
 		return 0;
 	}
-	update_metrics_context();
+	update_snapshot_options();
 
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		log_at(LOG_LEVEL_ERROR, "no kernel BTF at /sys/kernel/btf/vmlinux: the collectors need "
@@ -338,7 +348,7 @@ int main(int argc, char **argv)
 		log_at(LOG_LEVEL_ERROR, "%s", error);
 		return 1;
 	}
-	for (unsigned int i = 0; i < catalog_collector_count; i++)
+	for (unsigned int i = 0; i < collector_count; i++)
 		if (config.collectors[i].enabled && load_collector(i))
 			return 1;
 	/* Run counts and times per program, for as long as this fd is open. */
@@ -374,7 +384,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	sd_watchdog_enabled(0, &watchdog_usec);
 
-	for (;;) {
+	for (unsigned int ticks = 0;; ) {
 		struct timespec wait = { 1, 0 };
 		int signal_number;
 
@@ -389,8 +399,6 @@ int main(int argc, char **argv)
 		} else if (signal_number == SIGTERM || signal_number == SIGINT) {
 			break;
 		} else if (signal_number < 0) {
-			static unsigned int ticks;
-
 			/* A module loaded after start gets its statistics map bound. */
 			if (++ticks % 5 == 0)
 				bind_module_statistics();
@@ -402,11 +410,11 @@ int main(int argc, char **argv)
 	http_stop(server);
 	close(listen_fd);
 	if (config.unload_on_exit) {
-		for (unsigned int i = 0; i < catalog_collector_count; i++) {
+		for (unsigned int i = 0; i < collector_count; i++) {
 			if (!config.collectors[i].enabled ||
-			    !loader_is_loaded(config.pin_root, &catalog_collectors[i]))
+			    !loader_is_loaded(config.pin_root, collectors[i]))
 				continue;
-			if (loader_unload(config.pin_root, &catalog_collectors[i])) {
+			if (loader_unload(config.pin_root, collectors[i])) {
 				log_at(LOG_LEVEL_ERROR, "%s", loader_error());
 				status = 1;
 			}

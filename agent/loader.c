@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,6 +19,10 @@
 
 #include "bpffs.h"
 #include "loader.h"
+
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
 
 static char last_error[LOADER_ERROR_SIZE];
 static char libbpf_last_line[256];
@@ -171,42 +176,30 @@ static int cgroup_identity(const char *path, __u64 *id, __u32 *level)
 	return 0;
 }
 
-static const struct catalog_histogram *histogram_of(const char *map_name)
+static int size_maps(const struct collector *collector, struct bpf_object *obj,
+		     const struct loader_options *options, unsigned int precision)
 {
-	char name[64];
-
-	for (unsigned int i = 0; i < catalog_histogram_count; i++) {
-		snprintf(name, sizeof(name), "%s_hist", catalog_histograms[i].name);
-		if (!strcmp(map_name, name))
-			return &catalog_histograms[i];
-	}
-	return NULL;
-}
-
-static int size_maps(struct bpf_object *obj, const struct loader_options *options,
-		     unsigned int precision)
-{
-	struct bpf_map *map;
 	int cpus = libbpf_num_possible_cpus();
+	struct bpf_map *map;
 
-	bpf_object__for_each_map(map, obj) {
-		const char *name = bpf_map__name(map);
-		const struct catalog_histogram *hist = histogram_of(name);
-		unsigned int entries = 0, value_size = 0;
+	for (unsigned int h = 0; h < collector->histogram_count; h++) {
+		const struct histogram_desc *hist = &collector->histograms[h];
 
-		if (!strcmp(name, "process_counts"))
-			entries = options->process_table_size;
-		else if (!strcmp(name, "file_table"))
-			entries = options->file_table_size;
-		else if (!strcmp(name, "cpu_task"))
-			entries = cpus > 0 ? cpus : 1;
-		else if (hist) {
-			entries = hist->slots;
-			value_size = KHIST_HIST_ROW_WORDS(khist_hist_buckets(precision)) * sizeof(__u64);
-		}
-		if ((entries && bpf_map__set_max_entries(map, entries)) ||
-		    (value_size && bpf_map__set_value_size(map, value_size)))
-			return fail(-EINVAL, "cannot size map %s", name);
+		map = bpf_object__find_map_by_name(obj, hist->map);
+		if (!map || bpf_map__set_max_entries(map, hist->slots) ||
+		    bpf_map__set_value_size(map, KHIST_HIST_ROW_WORDS(khist_hist_buckets(precision)) *
+					    sizeof(__u64)))
+			return fail(-EINVAL, "cannot size map %s", hist->map);
+	}
+	for (unsigned int t = 0; t < collector->table_count; t++) {
+		const struct table_desc *table = &collector->tables[t];
+		unsigned int entries = table->sizing == SIZE_PROCESSES ? options->process_table_size :
+				       table->sizing == SIZE_FILES ? options->file_table_size :
+				       table->sizing == SIZE_CPUS ? (cpus > 0 ? cpus : 1) : 0;
+
+		map = bpf_object__find_map_by_name(obj, table->map);
+		if (!map || (entries && bpf_map__set_max_entries(map, entries)))
+			return fail(-EINVAL, "cannot size map %s", table->map);
 	}
 	return 0;
 }
@@ -353,28 +346,88 @@ static void remove_dir_entries(const char *dir)
 	closedir(d);
 }
 
-/* Replaces the pinned links: old links go first, so nothing is counted twice. */
+/*
+ * Test builds fail a step on purpose (KHIST_FAIL_LOAD_AT=pin_link, exchange
+ * or meta) to show that a failed reload leaves the collector as it was.
+ */
+static bool inject_failure(const char *step)
+{
+#ifdef KHIST_FAULT_INJECTION
+	const char *at = getenv("KHIST_FAIL_LOAD_AT");
+
+	return at && !strcmp(at, step);
+#else
+	(void)step;
+	return false;
+#endif
+}
+
+static void remove_dir(const char *dir)
+{
+	remove_dir_entries(dir);
+	rmdir(dir);
+}
+
+/*
+ * The new links are pinned in links_new (bpffs names have no dots), then swapped with links in one
+ * rename (RENAME_EXCHANGE): the programs of the old load stay attached
+ * until that instant, and none of the new ones counts before it unless the
+ * swap is certain. The old links, now in links_new, are then removed (events
+ * in between are counted by both, for a moment).
+ */
 static int pin_links(struct bpf_link **links, struct bpf_program **progs, int count,
-		     const char *dir, const struct loader_options *options)
+		     const char *dir, const struct loader_options *options, char *staging,
+		     size_t size)
 {
 	char links_dir[PATH_MAX], path[PATH_MAX];
 	int err;
 
 	path_format(links_dir, sizeof(links_dir), "%s/links", dir);
-	err = make_dir(links_dir, options);
+	path_format(staging, size, "%s/links_new", dir);
+	remove_dir(staging);	/* left by a load that died half-way */
+	err = make_dir(staging, options);
 	if (err)
 		return err;
-	remove_dir_entries(links_dir);
 	for (int i = 0; i < count; i++) {
-		path_format(path, sizeof(path), "%s/%s", links_dir, bpf_program__name(progs[i]));
-		err = bpf_link__pin(links[i], path);
-		if (err)
-			return fail(err, "pinning link %s: %s", path, strerror(-err));
+		path_format(path, sizeof(path), "%s/%s", staging, bpf_program__name(progs[i]));
+		err = inject_failure("pin_link") ? -EIO : bpf_link__pin(links[i], path);
+		if (err) {
+			fail(err, "pinning link %s: %s", path, strerror(-err));
+			goto undo;
+		}
 		err = own(path, options, false);
 		if (err)
-			return err;
+			goto undo;
+	}
+	if (inject_failure("exchange")) {
+		err = fail(-EIO, "swapping %s with %s: %s", staging, links_dir, strerror(EIO));
+		goto undo;
+	}
+	if (access(links_dir, F_OK) == 0) {
+		if (renameat2(AT_FDCWD, staging, AT_FDCWD, links_dir, RENAME_EXCHANGE)) {
+			err = fail(-errno, "swapping %s with %s: %s", staging, links_dir,
+				   strerror(errno));
+			goto undo;
+		}
+	} else if (rename(staging, links_dir)) {
+		err = fail(-errno, "renaming %s to %s: %s", staging, links_dir, strerror(errno));
+		goto undo;
 	}
 	return 0;
+undo:
+	remove_dir(staging);
+	return err;
+}
+
+/* Undoes a swap: the old links (in @staging) go back in place of the new ones. */
+static void unswap_links(const char *dir, const char *staging)
+{
+	char links_dir[PATH_MAX];
+
+	path_format(links_dir, sizeof(links_dir), "%s/links", dir);
+	if (access(staging, F_OK) == 0)
+		renameat2(AT_FDCWD, staging, AT_FDCWD, links_dir, RENAME_EXCHANGE);
+	remove_dir(staging);
 }
 
 static unsigned int pinned_precision(const char *dir, unsigned int fallback)
@@ -398,8 +451,8 @@ static unsigned int pinned_precision(const char *dir, unsigned int fallback)
 
 struct attempt {
 	struct bpf_object *obj;
-	struct bpf_link *links[CATALOG_MAX_PROGRAMS];
-	struct bpf_program *progs[CATALOG_MAX_PROGRAMS];
+	struct bpf_link *links[COLLECTOR_MAX_PROGRAMS];
+	struct bpf_program *progs[COLLECTOR_MAX_PROGRAMS];
 	int link_count;
 };
 
@@ -411,16 +464,16 @@ static void attempt_destroy(struct attempt *attempt)
 	memset(attempt, 0, sizeof(*attempt));
 }
 
-static bool mode_has(const struct catalog_mode *mode, const char *program)
+static bool mode_has(const struct collector_mode *mode, const char *program)
 {
-	for (int i = 0; i < CATALOG_MAX_PROGRAMS && mode->programs[i]; i++)
+	for (int i = 0; i < COLLECTOR_MAX_PROGRAMS && mode->programs[i]; i++)
 		if (!strcmp(mode->programs[i], program))
 			return true;
 	return false;
 }
 
 /* Opens, configures, loads and attaches the collector in one mode. */
-static int try_mode(const struct catalog_collector *collector, const struct catalog_mode *mode,
+static int try_mode(const struct collector *collector, const struct collector_mode *mode,
 		    const struct loader_options *options, unsigned int precision, const char *dir,
 		    struct attempt *attempt)
 {
@@ -453,7 +506,7 @@ static int try_mode(const struct catalog_collector *collector, const struct cata
 
 	bpf_object__for_each_program(prog, attempt->obj)
 		bpf_program__set_autoload(prog, mode_has(mode, bpf_program__name(prog)));
-	err = size_maps(attempt->obj, options, precision);
+	err = size_maps(collector, attempt->obj, options, precision);
 	if (err)
 		return err;
 	err = reuse_pinned_maps(attempt->obj, dir, options->reset);
@@ -465,7 +518,7 @@ static int try_mode(const struct catalog_collector *collector, const struct cata
 	if (err == -ESRCH && mode->mode == KHIST_ATTACH_GLUE)
 		return fail(err, "glue mode: khist.ko is not loaded (its events have no BTF)");
 	if (err)
-		return fail(err, "%s mode: loading failed: %s", catalog_mode_name(mode->mode),
+		return fail(err, "%s mode: loading failed: %s", collector_mode_name(mode->mode),
 			    strerror(-err));
 	bpf_object__for_each_program(prog, attempt->obj) {
 		struct bpf_link *link;
@@ -475,7 +528,7 @@ static int try_mode(const struct catalog_collector *collector, const struct cata
 		link = bpf_program__attach(prog);
 		if (!link)
 			return fail(-errno, "%s mode: attaching %s failed: %s",
-				    catalog_mode_name(mode->mode), bpf_program__name(prog),
+				    collector_mode_name(mode->mode), bpf_program__name(prog),
 				    strerror(errno));
 		attempt->progs[attempt->link_count] = prog;
 		attempt->links[attempt->link_count++] = link;
@@ -483,16 +536,16 @@ static int try_mode(const struct catalog_collector *collector, const struct cata
 	return 0;
 }
 
-int loader_load(const struct catalog_collector *collector, const struct loader_options *options,
+int loader_load(const struct collector *collector, const struct loader_options *options,
 		enum khist_attach_mode *mode_out)
 {
-	char dir[PATH_MAX], tried[LOADER_ERROR_SIZE] = "";
+	char dir[PATH_MAX], staging[PATH_MAX], tried[LOADER_ERROR_SIZE] = "";
 	unsigned int precision = options->precision >= 0 ? (unsigned int)options->precision :
 				 collector->default_precision;
-	const struct catalog_mode *chosen = NULL;
+	const struct collector_mode *chosen = NULL;
 	struct attempt attempt = {};
 	int err = -ENOENT;
-	bool any_mode = false;
+	bool any_mode = false, first_load;
 
 	libbpf_set_print(libbpf_print);
 	if (strlen(options->pin_root) > PATH_MAX / 2)
@@ -520,7 +573,7 @@ int loader_load(const struct catalog_collector *collector, const struct loader_o
 		return err;
 
 	for (unsigned int i = 0; i < collector->mode_count; i++) {
-		const struct catalog_mode *mode = &collector->modes[i];
+		const struct collector_mode *mode = &collector->modes[i];
 
 		if (options->mode >= 0 && (int)mode->mode != options->mode)
 			continue;
@@ -541,21 +594,36 @@ int loader_load(const struct catalog_collector *collector, const struct loader_o
 		rmdir(dir);	/* only if this attempt left it empty */
 	if (!any_mode)
 		return fail(-EINVAL, "%s has no attach mode '%s'", collector->name,
-			    catalog_mode_name(options->mode));
+			    collector_mode_name(options->mode));
 	if (err)
 		return fail(err, "%s: no attach mode worked: %s", collector->name, tried);
 
 	*mode_out = chosen->mode;
+	path_format(staging, sizeof(staging), "%s/links", dir);
+	first_load = access(staging, F_OK) != 0;
 	err = pin_maps(attempt.obj, dir, options);
 	if (!err)
-		err = write_meta(attempt.obj, chosen->mode, precision);
-	if (!err)
-		err = pin_links(attempt.links, attempt.progs, attempt.link_count, dir, options);
+		err = pin_links(attempt.links, attempt.progs, attempt.link_count, dir, options,
+				staging, sizeof(staging));
+	if (!err) {
+		err = inject_failure("meta") ? fail(-EIO, "writing meta: %s", strerror(EIO)) :
+		      write_meta(attempt.obj, chosen->mode, precision);
+		if (err)
+			unswap_links(dir, staging);
+		else
+			remove_dir(staging);	/* the old links: they detach now */
+	}
 	attempt_destroy(&attempt);
+	/* A first load that failed leaves nothing behind; a reload leaves the old collector. */
+	if (err && first_load) {
+		path_format(staging, sizeof(staging), "%s/links", dir);
+		remove_dir(staging);
+		remove_dir(dir);
+	}
 	return err;
 }
 
-bool loader_is_loaded(const char *pin_root, const struct catalog_collector *collector)
+bool loader_is_loaded(const char *pin_root, const struct collector *collector)
 {
 	char path[PATH_MAX];
 
@@ -564,7 +632,7 @@ bool loader_is_loaded(const char *pin_root, const struct catalog_collector *coll
 	return access(path, F_OK) == 0 || (errno != ENOENT && errno != ENOTDIR);
 }
 
-int loader_unload(const char *pin_root, const struct catalog_collector *collector)
+int loader_unload(const char *pin_root, const struct collector *collector)
 {
 	char dir[PATH_MAX], links[PATH_MAX];
 
@@ -574,17 +642,18 @@ int loader_unload(const char *pin_root, const struct catalog_collector *collecto
 			return fail(-ENOENT, "%s is not loaded (no %s)", collector->name, dir);
 		return fail(-errno, "%s: %s", dir, strerror(errno));
 	}
+	/* Links first (and those of a load that died half-way): the programs stop before their maps go. */
+	path_format(links, sizeof(links), "%s/links_new", dir);
+	remove_dir(links);
 	path_format(links, sizeof(links), "%s/links", dir);
-	/* Links first: the programs stop before their maps go. */
-	remove_dir_entries(links);
-	rmdir(links);
+	remove_dir(links);
 	remove_dir_entries(dir);
 	if (rmdir(dir))
 		return fail(-errno, "removing %s: %s", dir, strerror(errno));
 	return 0;
 }
 
-int loader_set_tgid_filter(const char *pin_root, const struct catalog_collector *collector,
+int loader_set_tgid_filter(const char *pin_root, const struct collector *collector,
 			   __u32 tgid)
 {
 	struct khist_runtime_config config = { .tgid = tgid };

@@ -12,7 +12,7 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
-#include "catalog.h"
+#include "collector.h"
 
 #define LOADER_DEFAULT_PIN_ROOT		"/sys/fs/bpf/khist"
 #define LOADER_DEFAULT_PROCESSES	10240
@@ -40,14 +40,18 @@ void loader_default_options(struct loader_options *options);
 /* Why the last loader call failed, naming the path or map and the errno text. */
 const char *loader_error(void);
 
-/* Returns 0 and the mode it attached in, or a negative errno. */
-int loader_load(const struct catalog_collector *collector, const struct loader_options *options,
+/*
+ * Returns 0 and the mode it attached in, or a negative errno. A reload is
+ * atomic: the new links are pinned aside and swapped in with one rename, so
+ * when any step fails the collector as it was stays attached and counting.
+ */
+int loader_load(const struct collector *collector, const struct loader_options *options,
 		enum khist_attach_mode *mode);
 /* Removes the collector's links and pins, and nothing else. -ENOENT if not loaded. */
-int loader_unload(const char *pin_root, const struct catalog_collector *collector);
-bool loader_is_loaded(const char *pin_root, const struct catalog_collector *collector);
+int loader_unload(const char *pin_root, const struct collector *collector);
+bool loader_is_loaded(const char *pin_root, const struct collector *collector);
 /* Sets the run-time process filter (0: every process) of a loaded collector. */
-int loader_set_tgid_filter(const char *pin_root, const struct catalog_collector *collector,
+int loader_set_tgid_filter(const char *pin_root, const struct collector *collector,
 			   __u32 tgid);
 /* Mounts bpffs on /sys/fs/bpf when @pin_root is below it and it is missing. */
 int loader_prepare_bpffs(const char *pin_root);

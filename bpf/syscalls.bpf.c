@@ -2,8 +2,8 @@
 /*
  * syscalls collector: per-syscall latency histograms (whose counts are the
  * calls), errors per (syscall, errno), per-process counts (bounded LRU table
- * fed through a per-CPU slot) and signals sent with kill/tkill/tgkill, from
- * raw sys_enter/sys_exit.
+ * fed through per-CPU slots), from raw sys_enter/sys_exit. Signals have a
+ * collector of their own.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -11,10 +11,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "khist_common.bpf.h"
-
-#define NR_KILL		62
-#define NR_TKILL	200
-#define NR_TGKILL	234
+#include "khist_pending.bpf.h"
 
 /* The syscall in progress, per task: filtered at entry, measured at exit. */
 struct syscall_call {
@@ -57,33 +54,6 @@ struct {
 	__type(value, struct khist_process_pending);
 } process_pending SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct khist_signal_key);
-	__type(value, __u64);
-} signals SEC(".maps");
-
-static __always_inline void count_signal(long nr, struct pt_regs *regs)
-{
-	struct khist_signal_key key = {};
-	__u64 one = 1, *count;
-
-	if (nr == NR_TGKILL) {
-		key.target_pid = BPF_CORE_READ(regs, si);
-		key.signal = BPF_CORE_READ(regs, dx);
-	} else {
-		key.target_pid = BPF_CORE_READ(regs, di);
-		key.signal = BPF_CORE_READ(regs, si);
-	}
-	bpf_get_current_comm(key.sender_comm, sizeof(key.sender_comm));
-	count = bpf_map_lookup_elem(&signals, &key);
-	if (count)
-		__sync_fetch_and_add(count, 1);
-	else if (bpf_map_update_elem(&signals, &key, &one, BPF_NOEXIST))
-		khist_count_failure();
-}
-
 SEC("raw_tp/sys_enter")
 int BPF_PROG(syscalls_enter, struct pt_regs *regs, long nr)
 {
@@ -99,27 +69,25 @@ int BPF_PROG(syscalls_enter, struct pt_regs *regs, long nr)
 	}
 	call->nr = nr;
 	call->start_ns = bpf_ktime_get_ns();
-	if (nr == NR_KILL || nr == NR_TKILL || nr == NR_TGKILL)
-		count_signal(nr, regs);
 	return 0;
 }
 
-/* Moves a CPU's pending counts into the table (a new process got the CPU). */
-static __always_inline void flush_process(struct khist_process_pending *pending)
+/* Adds @count to the table's entry for its tgid, creating it if need be. */
+static __always_inline void add_to_table(struct khist_process_pending *count)
 {
-	struct khist_process_key key = { .tgid = pending->tgid };
+	struct khist_process_key key = { .tgid = count->tgid };
 	struct khist_process_value *value;
 
 	value = bpf_map_lookup_elem(&process_counts, &key);
 	if (value) {
-		__sync_fetch_and_add(&value->syscalls, pending->value.syscalls);
-		__sync_fetch_and_add(&value->errors, pending->value.errors);
-	} else if (bpf_map_update_elem(&process_counts, &key, &pending->value, BPF_NOEXIST)) {
+		__sync_fetch_and_add(&value->syscalls, count->value.syscalls);
+		__sync_fetch_and_add(&value->errors, count->value.errors);
+	} else if (bpf_map_update_elem(&process_counts, &key, &count->value, BPF_NOEXIST)) {
 		/* Another CPU created it meanwhile, or the table is full. */
 		value = bpf_map_lookup_elem(&process_counts, &key);
 		if (value) {
-			__sync_fetch_and_add(&value->syscalls, pending->value.syscalls);
-			__sync_fetch_and_add(&value->errors, pending->value.errors);
+			__sync_fetch_and_add(&value->syscalls, count->value.syscalls);
+			__sync_fetch_and_add(&value->errors, count->value.errors);
 		} else {
 			khist_count_failure();
 		}
@@ -135,12 +103,25 @@ static __always_inline void count_process(bool failed)
 	if (!pending)
 		return;
 	if (pending->tgid != tgid) {
+		if (pending->tgid && khist_flush_held()) {
+			/* A reader wants the slots to stay put: this call goes to the table. */
+			struct khist_process_pending call = {
+				.tgid = tgid,
+				.value = { .syscalls = 1, .errors = failed },
+			};
+
+			bpf_get_current_comm(call.value.comm, sizeof(call.value.comm));
+			add_to_table(&call);
+			return;
+		}
+		khist_move_begin(&pending->generation);
 		if (pending->tgid)
-			flush_process(pending);
+			add_to_table(pending);
 		pending->tgid = tgid;
 		pending->value.syscalls = 0;
 		pending->value.errors = 0;
 		bpf_get_current_comm(pending->value.comm, sizeof(pending->value.comm));
+		khist_move_end(&pending->generation);
 	}
 	pending->value.syscalls += 1;
 	if (failed)

@@ -18,6 +18,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "khist_common.bpf.h"
+#include "khist_pending.bpf.h"
 #include "khist_kfuncs.h"
 #include <khist_file_kind.h>
 
@@ -55,6 +56,17 @@ struct {
 	__type(key, __u32);
 	__type(value, struct khist_file_pending);
 } file_pending SEC(".maps");
+
+/*
+ * A call made while a reader holds the slots still (khist_pending.bpf.h) is
+ * counted here, then added to the table at once; readers never read it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct khist_file_pending);
+} file_direct SEC(".maps");
 
 /*
  * Failed calls per op, counted rather than derived from the two histograms'
@@ -117,18 +129,22 @@ static __always_inline bool holds(const struct khist_file_pending *pending, __u6
  * by turns on a CPU keep their slots. When the slot taken held another file
  * (an empty slot first, else the less busy one), that one is flushed and
  * *@fresh tells the caller to fill in the key and the name: copied once per
- * change of file in the slot, never per event.
+ * change of file in the slot, never per event. While a reader holds the
+ * slots still, the call gets the file_direct slot instead (*@direct: the
+ * caller adds it to the table after counting).
  */
 static __always_inline struct khist_file_pending *file_slot(__u64 file, __u64 inode, __u64 ino,
-							     bool *fresh)
+							     bool *fresh, bool *direct)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u32 hash = ((__u32)ino * 0x9e3779b1u + tgid) * 0x85ebca6bu;
 	__u32 first = (hash >> 29) & (KHIST_PENDING_SLOTS - 1);
 	__u32 second = (hash >> 26) & (KHIST_PENDING_SLOTS - 1);
 	struct khist_file_pending *pending, *other;
+	__u32 zero = 0;
 
 	*fresh = false;
+	*direct = false;
 	pending = bpf_map_lookup_elem(&file_pending, &first);
 	if (!pending)
 		return NULL;
@@ -144,18 +160,29 @@ static __always_inline struct khist_file_pending *file_slot(__u64 file, __u64 in
 	if (pending->file && (!other->file || other->value.reads + other->value.writes <
 					      pending->value.reads + pending->value.writes))
 		pending = other;
-	if (pending->file)
-		flush_file(pending);
+	if (pending->file && khist_flush_held()) {
+		pending = bpf_map_lookup_elem(&file_direct, &zero);
+		if (!pending)
+			return NULL;
+		*direct = true;
+	} else {
+		khist_move_begin(&pending->generation);
+		if (pending->file)
+			flush_file(pending);
+	}
 	__builtin_memset(&pending->value, 0, sizeof(pending->value));
 	pending->file = file;
 	pending->inode = inode;
 	pending->key.tgid = tgid;
 	bpf_get_current_comm(pending->value.comm, sizeof(pending->value.comm));
+	if (!*direct)
+		khist_move_end(&pending->generation);
 	*fresh = true;
 	return pending;
 }
 
-static __always_inline void count_file(struct khist_file_pending *pending, __u32 op, __s64 ret)
+static __always_inline void count_file(struct khist_file_pending *pending, __u32 op, __s64 ret,
+				       bool direct)
 {
 	__u64 bytes = ret > 0 ? ret : 0;
 
@@ -166,6 +193,10 @@ static __always_inline void count_file(struct khist_file_pending *pending, __u32
 		pending->value.writes += 1;
 		pending->value.write_bytes += bytes;
 	}
+	if (direct) {
+		flush_file(pending);
+		pending->file = 0;
+	}
 }
 
 /* Modes whose file pointer is not typed: every field through probe reads. */
@@ -174,13 +205,13 @@ static __always_inline void track_file_by_name(__u32 op, struct file *file, __s6
 	struct khist_file_pending *pending;
 	struct inode *inode;
 	__u64 ino;
-	bool fresh;
+	bool fresh, direct;
 
 	if (!track_files || !file)
 		return;
 	inode = BPF_CORE_READ(file, f_inode);
 	ino = BPF_CORE_READ(inode, i_ino);
-	pending = file_slot((__u64)file, (__u64)inode, ino, &fresh);
+	pending = file_slot((__u64)file, (__u64)inode, ino, &fresh, &direct);
 	if (!pending)
 		return;
 	if (fresh) {
@@ -191,7 +222,7 @@ static __always_inline void track_file_by_name(__u32 op, struct file *file, __s6
 		bpf_probe_read_kernel_str(pending->value.name, sizeof(pending->value.name),
 					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
 	}
-	count_file(pending, op, ret);
+	count_file(pending, op, ret, direct);
 }
 
 /* fentry and glue: a typed file pointer, read with plain loads. */
@@ -200,13 +231,13 @@ static __always_inline void track_typed_file(__u32 op, struct file *file, __s64 
 	struct khist_file_pending *pending;
 	struct inode *inode;
 	__u64 ino;
-	bool fresh;
+	bool fresh, direct;
 
 	if (!track_files || !file)
 		return;
 	inode = file->f_inode;
 	ino = inode ? inode->i_ino : 0;
-	pending = file_slot((__u64)file, (__u64)inode, ino, &fresh);
+	pending = file_slot((__u64)file, (__u64)inode, ino, &fresh, &direct);
 	if (!pending)
 		return;
 	if (fresh && inode) {
@@ -224,7 +255,7 @@ static __always_inline void track_typed_file(__u32 op, struct file *file, __s64 
 			bpf_probe_read_kernel_str(pending->value.name, sizeof(pending->value.name),
 						  file->f_path.dentry->d_name.name);
 	}
-	count_file(pending, op, ret);
+	count_file(pending, op, ret, direct);
 }
 
 /* glue: the module measured the latency; its kfuncs name the file. */

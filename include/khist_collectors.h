@@ -43,7 +43,7 @@ struct khist_meta {
 	__u32 flags;
 	__u64 loaded_at_ns;	/* CLOCK_REALTIME of the first load */
 };
-#define KHIST_META_VERSION 1
+#define KHIST_META_VERSION 2	/* 2: pending slots with generations */
 
 enum khist_attach_mode {
 	KHIST_ATTACH_NONE,
@@ -98,14 +98,42 @@ struct khist_process_value {
 #define KHIST_PENDING_SLOTS	8	/* a power of two, at most 8 (3 hash bits) */
 struct khist_process_pending {
 	__u32 tgid;			/* 0: empty */
-	__u32 reserved;
+	__u32 generation;		/* odd while its counts move to the table */
 	struct khist_process_value value;
 };
 
+/*
+ * A reader that wants the table and the slots at one instant writes a
+ * CLOCK_MONOTONIC deadline into the collector's flush_hold map (key 0):
+ * until then a CPU whose slot is wanted by another process (file) counts
+ * that call straight into the table instead of moving the slot's counts.
+ * Counts then only ever grow in the slot or in the table, never move, and
+ * the generation of every slot stays even and unchanged; a reader that sees
+ * one change (a hold it could not set, or one that ran out) reads again.
+ */
+#define KHIST_FLUSH_HOLD_NS	(50 * 1000 * 1000ULL)
+
+/* signals collector */
+enum khist_signal_result {	/* the kernel's enum trace_signal_result */
+	KHIST_SIGNAL_DELIVERED,
+	KHIST_SIGNAL_IGNORED,
+	KHIST_SIGNAL_ALREADY_PENDING,
+	KHIST_SIGNAL_OVERFLOW_FAIL,
+	KHIST_SIGNAL_LOSE_INFO,
+	KHIST_SIGNAL_RESULTS,
+};
+
+#define KHIST_SIGNAL_RESULT_NAMES { "delivered", "ignored", "already_pending", \
+				    "overflow_fail", "lose_info" }
+
+/* Signal numbers below this are counted (Linux has 64). */
+#define KHIST_SIGNAL_SLOTS	65
+
 struct khist_signal_key {
 	__u32 signal;
-	__u32 target_pid;
+	__u32 result;			/* enum khist_signal_result */
 	char sender_comm[KHIST_COMM_LEN];
+	char target_comm[KHIST_COMM_LEN];
 };
 
 /* sched collector */
@@ -165,6 +193,8 @@ struct khist_file_pending {
 	__u64 inode;			/* with: identity only, never dereferenced */
 	struct khist_file_key key;
 	struct khist_file_value value;
+	__u32 generation;		/* odd while its counts move to the table */
+	__u32 reserved;
 };
 
 #endif /* KHIST_COLLECTORS_H */

@@ -60,10 +60,10 @@ static void check_mode(const char *mode_name)
 	int err;
 
 	loader_default_options(&options);
-	options.mode = catalog_mode_by_name(mode_name);
+	options.mode = collector_mode_by_name(mode_name);
 	strcpy(options.filter_comm, COMM);
 	options.pin_root = test_root();
-	err = loader_load(catalog_find_collector("sched"), &options, &mode);
+	err = loader_load(collector_find("sched"), &options, &mode);
 	snprintf(name, sizeof(name), "%s_ping_pong_samples", mode_name);
 	if (err) {
 		ktap_test_skip(name, "%s", loader_error());
@@ -86,12 +86,12 @@ static void check_mode(const char *mode_name)
 	EXPECT(ok, switches >= 2 * ROUNDS, "switches %llu", (unsigned long long)switches);
 	EXPECT(ok, forks >= 2, "forks %llu", (unsigned long long)forks);
 	EXPECT(ok, mode == (enum khist_attach_mode)options.mode, "attached as %s",
-	       catalog_mode_name(mode));
+	       collector_mode_name(mode));
 	ktap_print_msg("%s: %d rounds -> runq %llu, off-CPU %llu, on-CPU %llu samples", mode_name,
 		       ROUNDS, (unsigned long long)runq, (unsigned long long)offcpu,
 		       (unsigned long long)oncpu);
 	ktap_test_result(ok, "%s", name);
-	loader_unload(test_root(), catalog_find_collector("sched"));
+	loader_unload(test_root(), collector_find("sched"));
 }
 
 static void test_cpu_task(void)
@@ -105,14 +105,14 @@ static void test_cpu_task(void)
 	loader_default_options(&options);
 	load_or_fail("sched", &options);
 	usleep(100 * 1000);
-	fd = reader_open(test_root(), "sched", "cpu_task");
-	EXPECT(ok, fd >= 0 && bpf_map_lookup_elem(fd, &cpu, &task) == 0, "lookup: %s", reader_error());
+	fd = reader_open(test_root(), "sched", "cpu_task", NULL);
+	EXPECT(ok, fd >= 0 && bpf_map_lookup_elem(fd, &cpu, &task) == 0, "lookup: %s", strerror(errno));
 	/* CPU 0 switched since loading: whatever runs there now has a name. */
 	EXPECT(ok, task.comm[0] != '\0', "CPU 0 task %u '%s'", task.pid, task.comm);
 	if (fd >= 0)
 		close(fd);
 	ktap_test_result(ok, "cpu_task_array");
-	loader_unload(test_root(), catalog_find_collector("sched"));
+	loader_unload(test_root(), collector_find("sched"));
 }
 
 int main(void)

@@ -2,7 +2,7 @@
 /*
  * syscalls collector against exactly known workloads of this process:
  * counts, latency histogram totals, per-process table, errors per errno,
- * signals, and the CLI views of the same numbers.
+ * and the CLI views of the same numbers.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -15,7 +15,6 @@
 #define CALLS		100000
 #define SLACK		16
 #define FAILED_CLOSES	1000
-#define SIGNALS		5
 
 static void test_counts(void)
 {
@@ -42,65 +41,63 @@ static void test_counts(void)
 
 static void test_hist_buckets_sum_to_count(void)
 {
-	const struct catalog_histogram *def = catalog_find_histogram("syscall_latency");
-	struct reader_hist hist;
-	__u64 sum = 0;
+	const struct snapshot_series *series;
+	const struct snapshot_family *family;
+	struct snapshot snapshot;
+	__u64 sum = 0, calls;
 	bool ok = true;
-	int err = reader_hist(test_root(), def, &hist);
+	int err = test_snapshot(NULL, &snapshot);
 
-	EXPECT(ok, err == 0, "reading: %s", reader_error());
+	EXPECT(ok, err == 0, "no snapshot");
 	if (!err) {
-		for (unsigned int i = 0; i < hist.buckets; i++)
-			sum += hist.counts[SYS_getppid * hist.buckets + i];
-		EXPECT(ok, sum == hist.totals[SYS_getppid].count && sum >= CALLS,
-		       "buckets hold %llu, count %llu", (unsigned long long)sum,
-		       (unsigned long long)hist.totals[SYS_getppid].count);
-		EXPECT(ok, hist.precision == 0 && hist.mode == KHIST_ATTACH_RAW_TP,
-		       "precision %u mode %u", hist.precision, hist.mode);
-		reader_hist_free(&hist);
+		family = snapshot_find(&snapshot, "khist_syscall_latency_seconds");
+		series = hist_slot(&snapshot, "syscall_latency", SYS_getppid);
+		calls = family_sum(&snapshot, "khist_syscalls", "syscall", "getppid", NULL);
+		EXPECT(ok, family && series, "no getppid series");
+		for (unsigned int i = 0; series && i < family->bucket_count; i++)
+			sum += series->buckets[i];
+		EXPECT(ok, series && sum == series->count && sum == calls && sum >= CALLS,
+		       "buckets hold %llu, count %llu, khist_syscalls %llu", (unsigned long long)sum,
+		       (unsigned long long)(series ? series->count : 0), (unsigned long long)calls);
+		EXPECT(ok, family && family->precision == 0 && family->mode == KHIST_ATTACH_RAW_TP,
+		       "precision %u mode %u", family ? family->precision : 0, family ? family->mode : 0);
+		snapshot_free(&snapshot);
 	}
 	ktap_test_result(ok, "histogram_buckets_sum_to_its_count");
 }
 
 static void test_process_table(void)
 {
-	struct reader_table table;
+	const struct snapshot_family *family;
+	struct snapshot snapshot;
 	bool ok = true, found = false;
-	int err = reader_processes(test_root(), &table);
+	char pid[16];
+	int err = test_snapshot(NULL, &snapshot);
 
-	EXPECT(ok, err == 0, "reading: %s", reader_error());
-	for (unsigned int i = 0; !err && i < table.count; i++) {
-		const struct khist_process_key *key = (const struct khist_process_key *)table.keys + i;
-		const struct khist_process_value *value =
-			(const struct khist_process_value *)table.values + i;
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	EXPECT(ok, err == 0, "no snapshot");
+	family = err ? NULL : snapshot_find(&snapshot, "khist_process_syscalls");
+	for (unsigned int i = 0; family && i < family->series_count; i++) {
+		const struct snapshot_series *series = &family->series[i];
 
-		if (key->tgid != (__u32)getpid())
+		if (strcmp(snapshot_label(series, "pid"), pid))
 			continue;
 		found = true;
-		EXPECT(ok, value->syscalls >= CALLS, "%llu syscalls", (unsigned long long)value->syscalls);
-		EXPECT(ok, !strcmp(value->comm, "collect_syscall"), "comm '%s'", value->comm);
+		EXPECT(ok, series->value >= CALLS, "%llu syscalls", (unsigned long long)series->value);
+		EXPECT(ok, !strcmp(snapshot_label(series, "comm"), "collect_syscall"), "comm '%s'",
+		       snapshot_label(series, "comm"));
 	}
 	EXPECT(ok, found, "pid %d not in the table", getpid());
-	EXPECT(ok, table.count == 1, "%u processes with a pid filter", table.count);
-	reader_table_free(&table);
+	EXPECT(ok, family && family->series_count == 1, "%u processes with a pid filter",
+	       family ? family->series_count : 0);
+	if (!err)
+		snapshot_free(&snapshot);
 	ktap_test_result(ok, "per_process_table_has_this_process_only");
 }
 
 static __u64 close_ebadf(void)
 {
-	struct reader_table table;
-	__u64 count = 0;
-
-	if (reader_table(test_root(), "syscalls", "syscall_errors", &table))
-		return 0;
-	for (unsigned int i = 0; i < table.count; i++) {
-		const struct khist_errno_key *key = (const struct khist_errno_key *)table.keys + i;
-
-		if (key->syscall == SYS_close && key->error == EBADF)
-			count = ((const __u64 *)table.values)[i];
-	}
-	reader_table_free(&table);
-	return count;
+	return current_sum("khist_syscall_errors", "syscall", "close", "errno", "EBADF", NULL);
 }
 
 static void test_errors(void)
@@ -115,30 +112,6 @@ static void test_errors(void)
 	EXPECT(ok, after - before == FAILED_CLOSES, "close/EBADF grew by %llu for %d",
 	       (unsigned long long)(after - before), FAILED_CLOSES);
 	ktap_test_result(ok, "errors_per_syscall_and_errno");
-}
-
-static void test_signals(void)
-{
-	struct reader_table table;
-	__u64 count = 0;
-	bool ok = true;
-	int err;
-
-	signal(SIGWINCH, SIG_IGN);
-	for (int i = 0; i < SIGNALS; i++)
-		kill(getpid(), SIGWINCH);
-	err = reader_table(test_root(), "syscalls", "signals", &table);
-	EXPECT(ok, err == 0, "reading: %s", reader_error());
-	for (unsigned int i = 0; !err && i < table.count; i++) {
-		const struct khist_signal_key *key = (const struct khist_signal_key *)table.keys + i;
-
-		if (key->signal == SIGWINCH && key->target_pid == (__u32)getpid() &&
-		    !strcmp(key->sender_comm, "collect_syscall"))
-			count = ((const __u64 *)table.values)[i];
-	}
-	EXPECT(ok, count == SIGNALS, "SIGWINCH to self counted %llu times", (unsigned long long)count);
-	reader_table_free(&table);
-	ktap_test_result(ok, "signals_by_sender_and_target");
 }
 
 static void test_cli_views(void)
@@ -183,7 +156,8 @@ static void test_cli_views(void)
 static void test_cgroup_filter(void)
 {
 	char mount_point[256] = "", line[512], dir[320], procs[340], root[96], pid[16];
-	__u64 calls[KHIST_SYSCALL_SLOTS], errors[KHIST_SYSCALL_SLOTS];
+	struct snapshot snapshot;
+	__u64 calls = 0;
 	struct loader_options options;
 	enum khist_attach_mode mode;
 	int go[2], status, fd, err;
@@ -231,16 +205,18 @@ static void test_cgroup_filter(void)
 	loader_default_options(&options);
 	options.pin_root = root;
 	options.filter_cgroup = dir;
-	err = loader_load(catalog_find_collector("syscalls"), &options, &mode);
+	err = loader_load(collector_find("syscalls"), &options, &mode);
 	EXPECT(ok, err == 0, "load with --cgroup: %s", loader_error());
 	for (int i = 0; i < 2000; i++)
 		syscall(SYS_getppid);	/* outside the cgroup: not counted */
 	if (write(go[1], "g", 1) != 1 || waitpid(child, &status, 0) != child)
 		ok = false;
-	EXPECT(ok, reader_syscall_counts(root, calls, errors) == 0, "reading: %s", reader_error());
-	EXPECT(ok, calls[SYS_getppid] == 3000, "getppid counted %llu times, the cgroup made 3000",
-	       (unsigned long long)calls[SYS_getppid]);
-	loader_unload(root, catalog_find_collector("syscalls"));
+	EXPECT(ok, test_snapshot(root, &snapshot) == 0, "no snapshot");
+	calls = family_sum(&snapshot, "khist_syscalls", "syscall", "getppid", NULL);
+	snapshot_free(&snapshot);
+	EXPECT(ok, calls == 3000, "getppid counted %llu times, the cgroup made 3000",
+	       (unsigned long long)calls);
+	loader_unload(root, collector_find("syscalls"));
 	rmdir(root);
 	rmdir(dir);
 	ktap_test_result(ok, "cgroup_filter");
@@ -252,7 +228,7 @@ int main(void)
 
 	ktap_print_header();
 	require_root_or_skip();
-	ktap_set_plan(7);
+	ktap_set_plan(6);
 	loader_default_options(&options);
 	options.filter_tgid = getpid();
 	load_or_fail("syscalls", &options);
@@ -261,7 +237,6 @@ int main(void)
 	test_hist_buckets_sum_to_count();
 	test_process_table();
 	test_errors();
-	test_signals();
 	test_cli_views();
 	test_cgroup_filter();
 

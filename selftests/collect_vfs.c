@@ -54,36 +54,64 @@ static void workload(int fd)
 			ktap_exit_fail("pwrite: %s", strerror(errno));
 }
 
+/* The counts of one file of this process, from the khist_file_* families. */
+static bool file_counts(const struct snapshot *snapshot, const struct stat *st,
+			struct khist_file_value *file)
+{
+	static const char *const kinds[KHIST_FILE_KIND_COUNT] = KHIST_FILE_KIND_NAMES;
+	const struct snapshot_family *reads = snapshot_find(snapshot, "khist_file_reads");
+	char device[24], inode[24], pid[16];
+
+	memset(file, 0, sizeof(*file));
+	snprintf(device, sizeof(device), "%u:%u", major(st->st_dev), minor(st->st_dev));
+	snprintf(inode, sizeof(inode), "%llu", (unsigned long long)st->st_ino);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	for (unsigned int s = 0; reads && s < reads->series_count; s++) {
+		const struct snapshot_series *series = &reads->series[s];
+		const char *kind = snapshot_label(series, "kind");
+
+		if (strcmp(snapshot_label(series, "device"), device) ||
+		    strcmp(snapshot_label(series, "inode"), inode) ||
+		    strcmp(snapshot_label(series, "pid"), pid))
+			continue;
+		file->reads = series->value;
+		file->writes = family_sum(snapshot, "khist_file_writes", "device", device, "inode", inode,
+					  "pid", pid, NULL);
+		file->read_bytes = family_sum(snapshot, "khist_file_read_bytes", "device", device,
+					      "inode", inode, "pid", pid, NULL);
+		file->write_bytes = family_sum(snapshot, "khist_file_written_bytes", "device", device,
+					       "inode", inode, "pid", pid, NULL);
+		snprintf(file->name, sizeof(file->name), "%s", snapshot_label(series, "file"));
+		snprintf(file->comm, sizeof(file->comm), "%s", snapshot_label(series, "comm"));
+		file->kind = KHIST_FILE_KIND_COUNT;
+		for (unsigned int k = 0; k < KHIST_FILE_KIND_COUNT; k++)
+			if (!strcmp(kind, kinds[k]))
+				file->kind = k;
+		return true;
+	}
+	return false;
+}
+
 static void observe(int fd, unsigned int precision, struct observed *seen)
 {
-	struct reader_table table;
+	struct snapshot snapshot;
 	struct stat st;
 
 	memset(seen, 0, sizeof(*seen));
-	struct khist_vfs_counts counts[KHIST_VFS_OPS] = {};
-
-	reader_vfs_counts(test_root(), counts);
-	seen->read_calls = counts[KHIST_VFS_READ].calls;
-	seen->read_bytes = counts[KHIST_VFS_READ].bytes;
-	seen->read_errors = counts[KHIST_VFS_READ].errors;
-	seen->write_calls = counts[KHIST_VFS_WRITE].calls;
-	seen->write_bytes = counts[KHIST_VFS_WRITE].bytes;
-	seen->size_bucket = hist_bucket("vfs_size", KHIST_VFS_READ, khist_hist_index(READ_SIZE, precision));
-	seen->latency_samples = hist_total("vfs_latency", KHIST_VFS_READ, 0);
-	fstat(fd, &st);
-	if (reader_files(test_root(), &table))
+	if (test_snapshot(NULL, &snapshot))
 		return;
-	for (unsigned int i = 0; i < table.count; i++) {
-		const struct khist_file_key *key = (const struct khist_file_key *)table.keys + i;
-
-		/* The kernel's dev_t packs major:minor as 12:20 bits. */
-		if (key->ino == st.st_ino && key->tgid == (__u32)getpid() &&
-		    key->dev == ((major(st.st_dev) << 20) | minor(st.st_dev))) {
-			seen->file = ((const struct khist_file_value *)table.values)[i];
-			seen->file_found = true;
-		}
-	}
-	reader_table_free(&table);
+	seen->read_calls = family_sum(&snapshot, "khist_vfs_calls", "op", "read", NULL);
+	seen->read_bytes = family_sum(&snapshot, "khist_vfs_bytes", "op", "read", NULL);
+	seen->read_errors = family_sum(&snapshot, "khist_vfs_errors", "op", "read", NULL);
+	seen->write_calls = family_sum(&snapshot, "khist_vfs_calls", "op", "write", NULL);
+	seen->write_bytes = family_sum(&snapshot, "khist_vfs_bytes", "op", "write", NULL);
+	seen->size_bucket = hist_slot(&snapshot, "vfs_size", KHIST_VFS_READ) ?
+		hist_slot(&snapshot, "vfs_size", KHIST_VFS_READ)->buckets[khist_hist_index(READ_SIZE,
+										      precision)] : 0;
+	seen->latency_samples = family_sum(&snapshot, "khist_vfs_latency_seconds", "op", "read", NULL);
+	fstat(fd, &st);
+	seen->file_found = file_counts(&snapshot, &st, &seen->file);
+	snapshot_free(&snapshot);
 }
 
 static void check_mode(const char *mode_name, int fd)
@@ -98,10 +126,10 @@ static void check_mode(const char *mode_name, int fd)
 
 	snprintf(name, sizeof(name), "%s_mode_counts_the_workload", mode_name);
 	loader_default_options(&options);
-	options.mode = catalog_mode_by_name(mode_name);
+	options.mode = collector_mode_by_name(mode_name);
 	options.filter_tgid = getpid();
 	options.pin_root = test_root();
-	err = loader_load(catalog_find_collector("vfs"), &options, &mode);
+	err = loader_load(collector_find("vfs"), &options, &mode);
 	if (err) {
 		/* The test VM's kernel has every mode: there, one that fails is a failure. */
 		if (getenv("KHIST_TEST_VM")) {
@@ -117,9 +145,9 @@ static void check_mode(const char *mode_name, int fd)
 	 * programs of a mode reads tracefs files, which the earlier ones see.
 	 * Nothing is printed from here to the snapshot: it would be a write.
 	 */
-	observe(fd, catalog_find_collector("vfs")->default_precision, &before);
+	observe(fd, collector_find("vfs")->default_precision, &before);
 	workload(fd);
-	observe(fd, catalog_find_collector("vfs")->default_precision, &seen);
+	observe(fd, collector_find("vfs")->default_precision, &seen);
 	seen.read_calls -= before.read_calls;
 	seen.read_bytes -= before.read_bytes;
 	seen.read_errors -= before.read_errors;
@@ -128,7 +156,7 @@ static void check_mode(const char *mode_name, int fd)
 	seen.size_bucket -= before.size_bucket;
 	seen.latency_samples -= before.latency_samples;
 
-	EXPECT(ok, mode == (enum khist_attach_mode)options.mode, "attached as %s", catalog_mode_name(mode));
+	EXPECT(ok, mode == (enum khist_attach_mode)options.mode, "attached as %s", collector_mode_name(mode));
 	EXPECT(ok, seen.read_calls == READS + FAILED_READS && seen.read_bytes == READS * READ_SIZE &&
 		   seen.read_errors == FAILED_READS, "reads %llu bytes %llu errors %llu",
 	       (unsigned long long)seen.read_calls, (unsigned long long)seen.read_bytes,
@@ -156,7 +184,7 @@ static void check_mode(const char *mode_name, int fd)
 		EXPECT(ok, !strcmp(seen.file.comm, "collect_vfs"), "comm '%s'", seen.file.comm);
 	}
 	ktap_test_result(ok, "%s", name);
-	loader_unload(test_root(), catalog_find_collector("vfs"));
+	loader_unload(test_root(), collector_find("vfs"));
 }
 
 static void test_auto_mode(void)
@@ -169,16 +197,16 @@ static void test_auto_mode(void)
 	loader_default_options(&options);
 	options.filter_tgid = getpid();
 	mode = load_or_fail("vfs", &options);
-	EXPECT(ok, reader_meta(test_root(), "vfs", &meta) == 0 && meta.attach_mode == mode,
+	EXPECT(ok, reader_meta(test_root(), "vfs", &meta, NULL) == 0 && meta.attach_mode == mode,
 	       "meta records %u, loaded %u", meta.attach_mode, mode);
 	/* The best mode: glue with the module, fentry where allowed, then kprobe, then syscalls. */
 	EXPECT(ok, mode == (kmod_loaded() ? KHIST_ATTACH_GLUE :
 			    access("/proc/modules", F_OK) == 0 ? KHIST_ATTACH_FENTRY :
 			    KHIST_ATTACH_SYSCALLS),
-	       "auto picked %s", catalog_mode_name(mode));
-	ktap_print_msg("auto mode: %s", catalog_mode_name(mode));
+	       "auto picked %s", collector_mode_name(mode));
+	ktap_print_msg("auto mode: %s", collector_mode_name(mode));
 	ktap_test_result(ok, "auto_picks_the_best_mode_and_records_it");
-	loader_unload(test_root(), catalog_find_collector("vfs"));
+	loader_unload(test_root(), collector_find("vfs"));
 }
 
 #define INTERLEAVED_FILES	(KHIST_PENDING_SLOTS + 5)
@@ -192,7 +220,7 @@ static void test_auto_mode(void)
 static void test_interleaved_files(void)
 {
 	struct loader_options options;
-	struct reader_table table = {};
+	struct snapshot snapshot = {};
 	int fds[INTERLEAVED_FILES];
 	struct stat st[INTERLEAVED_FILES];
 	unsigned int found = 0;
@@ -220,27 +248,23 @@ static void test_interleaved_files(void)
 				ktap_exit_fail("pread: %s", strerror(errno));
 	sched_setaffinity(0, sizeof(saved), &saved);
 
-	EXPECT(ok, reader_files(test_root(), &table) == 0, "%s", reader_error());
-	for (unsigned int row = 0; row < table.count; row++) {
-		const struct khist_file_key *key = (const struct khist_file_key *)table.keys + row;
-		const struct khist_file_value *value = (const struct khist_file_value *)table.values + row;
+	EXPECT(ok, test_snapshot(NULL, &snapshot) == 0, "no snapshot");
+	for (int i = 0; ok && i < INTERLEAVED_FILES; i++) {
+		struct khist_file_value file;
 
-		for (int i = 0; i < INTERLEAVED_FILES; i++) {
-			if (key->ino != st[i].st_ino ||
-			    key->dev != ((major(st[i].st_dev) << 20) | minor(st[i].st_dev)))
-				continue;
-			found++;
-			EXPECT(ok, value->reads == INTERLEAVED_ROUNDS &&
-				   value->read_bytes == INTERLEAVED_ROUNDS * READ_SIZE,
-			       "file %d: %llu reads, %llu bytes", i, (unsigned long long)value->reads,
-			       (unsigned long long)value->read_bytes);
-		}
+		if (!file_counts(&snapshot, &st[i], &file))
+			continue;
+		found++;
+		EXPECT(ok, file.reads == INTERLEAVED_ROUNDS &&
+			   file.read_bytes == INTERLEAVED_ROUNDS * READ_SIZE,
+		       "file %d: %llu reads, %llu bytes", i, (unsigned long long)file.reads,
+		       (unsigned long long)file.read_bytes);
 	}
 	EXPECT(ok, found == INTERLEAVED_FILES, "%u of %d files in the table", found,
 	       INTERLEAVED_FILES);
-	reader_table_free(&table);
+	snapshot_free(&snapshot);
 	ktap_test_result(ok, "interleaved_files_counted_exactly");
-	loader_unload(test_root(), catalog_find_collector("vfs"));
+	loader_unload(test_root(), collector_find("vfs"));
 	for (int i = 0; i < INTERLEAVED_FILES; i++) {
 		close(fds[i]);
 		snprintf(path, sizeof(path), "%s-%d", TEST_FILE, i);
@@ -250,8 +274,9 @@ static void test_interleaved_files(void)
 
 int main(void)
 {
-	char content[FILE_SIZE];
-	int fd;
+	char content[FILE_SIZE], vfs_dir[128];
+	bool clean = true, loaded_here = false;
+	int fd, load_err = 0;
 
 	ktap_print_header();
 	require_root_or_skip();
@@ -265,14 +290,26 @@ int main(void)
 	check_mode("kprobe", fd);
 	check_mode("fentry", fd);
 	/* The glue needs khist.ko: loaded here when this kernel can load modules. */
-	if (!kmod_unavailable_reason() && !kmod_loaded())
-		kmod_load(NULL);
+	if (!kmod_unavailable_reason() && !kmod_loaded()) {
+		load_err = kmod_load(NULL);
+		loaded_here = load_err == 0;
+		if (load_err)
+			ktap_print_msg("insmod khist.ko: %s", strerror(-load_err));
+	}
 	check_mode("glue", fd);
 	test_auto_mode();
 	test_interleaved_files();
-	if (kmod_loaded())
-		kmod_unload();
-	ktap_test_result(true, "cleanup");
+	/* What this test loaded goes again, and nothing of the vfs collector stays pinned. */
+	if (loaded_here) {
+		int unload_err = kmod_unload();
+
+		EXPECT(clean, unload_err == 0, "rmmod khist: %s", strerror(-unload_err));
+		EXPECT(clean, !kmod_loaded(), "khist.ko still loaded");
+	}
+	EXPECT(clean, !load_err, "khist.ko could be loaded but insmod failed");
+	snprintf(vfs_dir, sizeof(vfs_dir), "%s/vfs", test_root());
+	EXPECT(clean, access(vfs_dir, F_OK) && errno == ENOENT, "%s is still there", vfs_dir);
+	ktap_test_result(clean, "cleanup");
 	unload_all();
 	close(fd);
 	unlink(TEST_FILE);

@@ -11,10 +11,13 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
-#include "catalog.h"
+#include <stdarg.h>
+
+#include "collector.h"
 #include "ktap.h"
 #include "loader.h"
 #include "reader.h"
+#include "snapshot.h"
 
 static char test_pin_root[64];
 
@@ -28,9 +31,9 @@ static inline const char *test_root(void)
 
 static inline void unload_all(void)
 {
-	for (unsigned int i = 0; i < catalog_collector_count; i++)
-		if (loader_is_loaded(test_root(), &catalog_collectors[i]))
-			loader_unload(test_root(), &catalog_collectors[i]);
+	for (unsigned int i = 0; i < collector_count; i++)
+		if (loader_is_loaded(test_root(), collectors[i]))
+			loader_unload(test_root(), collectors[i]);
 	rmdir(test_root());
 }
 
@@ -49,7 +52,7 @@ static inline enum khist_attach_mode load_or_fail(const char *name, struct loade
 	int err;
 
 	options->pin_root = test_root();
-	err = loader_load(catalog_find_collector(name), options, &mode);
+	err = loader_load(collector_find(name), options, &mode);
 	if (err)
 		ktap_exit_fail("loading %s: %s", name, loader_error());
 	return mode;
@@ -59,50 +62,156 @@ static inline enum khist_attach_mode load_or_fail(const char *name, struct loade
 static inline __u64 pinned_percpu(const char *collector, const char *map, unsigned int entries,
 				  unsigned int fields, unsigned int key, unsigned int field)
 {
-	__u64 *values = calloc((size_t)entries * fields, sizeof(*values)), value = 0;
-	int fd = reader_open(test_root(), collector, map);
+	struct reader_rows rows;
+	__u64 value = 0;
 
-	if (fd >= 0 && values && !reader_percpu_sum(fd, entries, fields, values))
-		value = values[(size_t)key * fields + field];
-	if (fd >= 0)
-		close(fd);
-	free(values);
+	if (reader_rows(test_root(), collector, map, &rows, NULL))
+		return 0;
+	if (key < rows.count && key < entries && field < fields &&
+	    rows.value_size == fields * sizeof(__u64))
+		value = reader_value_u64(&rows, key, field * sizeof(__u64));
+	reader_rows_free(&rows);
 	return value;
 }
 
-/* Calls (@errors false) or errors of one syscall, as the reader derives them. */
-static inline __u64 syscall_count(unsigned int nr, bool errors)
+/* A snapshot of every row and slot of the collectors under @root (the test's when NULL). */
+static inline int test_snapshot(const char *root, struct snapshot *snapshot)
 {
-	__u64 calls[KHIST_SYSCALL_SLOTS], failures[KHIST_SYSCALL_SLOTS];
+	struct snapshot_options options;
+	struct error_context error = {};
 
-	if (reader_syscall_counts(test_root(), calls, failures))
-		return 0;
-	return errors ? failures[nr] : calls[nr];
+	snapshot_default_options(&options, root ? root : test_root());
+	options.every_slot = true;
+	options.self = true;
+	if (snapshot_take(snapshot, &options, &error)) {
+		ktap_print_msg("snapshot: %s", error.text);
+		return -1;
+	}
+	return 0;
 }
 
-/* Count (@word 0) or sum (1) of one slot of a histogram, as the reader sums it. */
+/* Whether @series has every NAME, VALUE pair of the NULL-terminated list @pairs. */
+static inline bool series_has(const struct snapshot_series *series, va_list pairs)
+{
+	const char *name, *value, *have;
+	va_list copy;
+	bool match = true;
+
+	va_copy(copy, pairs);
+	while (match && (name = va_arg(copy, const char *))) {
+		value = va_arg(copy, const char *);
+		have = snapshot_label(series, name);
+		match = have && !strcmp(have, value);
+	}
+	va_end(copy);
+	return match;
+}
+
+/*
+ * The sum of the values (counters, gauges) or counts (histograms) of the
+ * series of @family that have the labels NAME, VALUE, ..., NULL.
+ */
+static inline __u64 family_sum(const struct snapshot *snapshot, const char *family, ...)
+{
+	const struct snapshot_family *found = snapshot_find(snapshot, family);
+	__u64 sum = 0;
+	va_list pairs;
+
+	va_start(pairs, family);
+	for (unsigned int s = 0; found && s < found->series_count; s++)
+		if (series_has(&found->series[s], pairs))
+			sum += found->type == METRIC_HISTOGRAM ? found->series[s].count :
+			       found->series[s].value;
+	va_end(pairs);
+	return sum;
+}
+
+/* The same, from a snapshot taken now under the test's pin root. */
+static inline __u64 current_sum(const char *family, ...)
+{
+	const struct snapshot_family *found;
+	struct snapshot snapshot;
+	__u64 sum = 0;
+	va_list pairs;
+
+	if (test_snapshot(NULL, &snapshot))
+		return 0;
+	found = snapshot_find(&snapshot, family);
+	va_start(pairs, family);
+	for (unsigned int s = 0; found && s < found->series_count; s++)
+		if (series_has(&found->series[s], pairs))
+			sum += found->type == METRIC_HISTOGRAM ? found->series[s].count :
+			       found->series[s].value;
+	va_end(pairs);
+	snapshot_free(&snapshot);
+	return sum;
+}
+
+static inline const char *syscall_name(unsigned int nr, char *buf, size_t size)
+{
+	const struct field field = INDEX_FIELD("syscall", DECODE_SYSCALL);
+
+	return collector_decode_slot(&field, nr, buf, size);
+}
+
+/* Calls (@errors false) or errors of one syscall, as exported. */
+static inline __u64 syscall_count(unsigned int nr, bool errors)
+{
+	char buf[32];
+
+	return current_sum(errors ? "khist_syscall_errors" : "khist_syscalls",
+			   "syscall", syscall_name(nr, buf, sizeof(buf)), NULL);
+}
+
+/* The series of one slot of a histogram, in @snapshot. */
+static inline const struct snapshot_series *hist_slot(const struct snapshot *snapshot,
+						      const char *histogram, unsigned int slot)
+{
+	const struct histogram_desc *desc = collector_find_histogram(histogram, NULL);
+	const struct snapshot_family *family = desc ? snapshot_histogram(snapshot, desc) : NULL;
+	const char *name;
+	char buf[32];
+
+	if (!family)
+		return NULL;
+	if (!desc->slot.label)
+		return family->series_count ? &family->series[0] : NULL;
+	name = collector_decode_slot(&desc->slot, slot, buf, sizeof(buf));
+	for (unsigned int s = 0; s < family->series_count; s++)
+		if (!strcmp(snapshot_label(&family->series[s], desc->slot.label), name))
+			return &family->series[s];
+	return NULL;
+}
+
+/* Count (@word 0) or sum (1) of one slot of a histogram. */
 static inline __u64 hist_total(const char *histogram, unsigned int slot, int word)
 {
-	struct reader_hist hist;
-	__u64 value;
+	const struct snapshot_series *series;
+	struct snapshot snapshot;
+	__u64 value = 0;
 
-	if (reader_hist(test_root(), catalog_find_histogram(histogram), &hist))
+	if (test_snapshot(NULL, &snapshot))
 		return 0;
-	value = word ? hist.totals[slot].sum : hist.totals[slot].count;
-	reader_hist_free(&hist);
+	series = hist_slot(&snapshot, histogram, slot);
+	if (series)
+		value = word ? series->sum : series->count;
+	snapshot_free(&snapshot);
 	return value;
 }
 
 /* Events of one bucket of one slot of a histogram. */
 static inline __u64 hist_bucket(const char *histogram, unsigned int slot, unsigned int bucket)
 {
-	struct reader_hist hist;
-	__u64 value;
+	const struct snapshot_series *series;
+	struct snapshot snapshot;
+	__u64 value = 0;
 
-	if (reader_hist(test_root(), catalog_find_histogram(histogram), &hist))
+	if (test_snapshot(NULL, &snapshot))
 		return 0;
-	value = hist.counts[(size_t)slot * hist.buckets + bucket];
-	reader_hist_free(&hist);
+	series = hist_slot(&snapshot, histogram, slot);
+	if (series)
+		value = series->buckets[bucket];
+	snapshot_free(&snapshot);
 	return value;
 }
 

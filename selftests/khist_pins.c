@@ -28,18 +28,108 @@ static int khist(const char *fmt, const char *extra)
 
 static __u64 total_syscalls(void)
 {
-	__u64 total = 0;
+	return current_sum("khist_syscalls", NULL);
+}
 
-	for (unsigned int nr = 0; nr < KHIST_SYSCALL_SLOTS; nr++)
-		total += syscall_count(nr, false);
-	return total;
+/* The id of the link pinned for @program, 0 if none. */
+static __u32 link_id(const char *collector, const char *program)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s/links/%s", test_root(), collector, program);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_link_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/*
+ * A reload that fails at each step after the new programs are attached
+ * (pinning a link aside, the swap, writing meta) leaves the loaded
+ * collector as it was: the same links, nothing left aside, still counting;
+ * the same for a reload that would change the attach mode. Steps fail on
+ * purpose in khist-faults, the CLI built with KHIST_FAULT_INJECTION.
+ */
+static void test_failed_reload_keeps_collector(void)
+{
+	static const char *const steps[][2] = {
+		{ "pin_link", "pinning link" }, { "exchange", "swapping" }, { "meta", "writing meta" },
+	};
+	char command[1024], staging[PATH_MAX];
+	__u32 enter, exit_link, tp_switch;
+	bool ok = true;
+	int status;
+
+	EXPECT(ok, khist("load syscalls", NULL) == 0, "load: %s", output);
+	enter = link_id("syscalls", "syscalls_enter");
+	exit_link = link_id("syscalls", "syscalls_exit");
+	EXPECT(ok, enter && exit_link, "no links pinned");
+	snprintf(staging, sizeof(staging), "%s/syscalls/links_new", test_root());
+	for (unsigned int i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		__u64 before, after;
+
+		snprintf(command, sizeof(command), "KHIST_FAIL_LOAD_AT=%s %s/selftests/khist-faults load "
+			 "syscalls --pin-root %s 2>&1", steps[i][0], build_dir(), test_root());
+		status = run_shell(command, output, sizeof(output));
+		EXPECT(ok, status == 1 && strstr(output, steps[i][1]), "%s: status %d: %s", steps[i][0],
+		       status, output);
+		EXPECT(ok, link_id("syscalls", "syscalls_enter") == enter &&
+			   link_id("syscalls", "syscalls_exit") == exit_link,
+		       "%s: links %u %u, were %u %u", steps[i][0], link_id("syscalls", "syscalls_enter"),
+		       link_id("syscalls", "syscalls_exit"), enter, exit_link);
+		EXPECT(ok, access(staging, F_OK) && errno == ENOENT, "%s: %s left behind", steps[i][0],
+		       staging);
+		before = syscall_count(SYS_getppid, false);
+		for (int n = 0; n < 1000; n++)
+			syscall(SYS_getppid);
+		after = syscall_count(SYS_getppid, false);
+		EXPECT(ok, after >= before + 1000 && after <= before + 1100,
+		       "%s: getppid %llu -> %llu after 1000 calls", steps[i][0],
+		       (unsigned long long)before, (unsigned long long)after);
+	}
+
+	/* A failed change of mode keeps the mode. */
+	EXPECT(ok, khist("load sched --mode tp_btf", NULL) == 0, "load sched: %s", output);
+	tp_switch = link_id("sched", "sched_switch_btf");
+	snprintf(command, sizeof(command), "KHIST_FAIL_LOAD_AT=exchange %s/selftests/khist-faults load "
+		 "sched --mode raw_tp --pin-root %s 2>&1", build_dir(), test_root());
+	status = run_shell(command, output, sizeof(output));
+	EXPECT(ok, status == 1, "mode change: status %d: %s", status, output);
+	EXPECT(ok, tp_switch && link_id("sched", "sched_switch_btf") == tp_switch &&
+		   !link_id("sched", "sched_switch_raw"), "mode change: links %u %u (were %u)",
+	       link_id("sched", "sched_switch_btf"), link_id("sched", "sched_switch_raw"), tp_switch);
+	EXPECT(ok, khist("status", NULL) == 0 && strstr(output, "sched: loaded, attach mode tp_btf"),
+	       "status: %s", output);
+
+	/* And one that works replaces both links in one step, keeping the counts. */
+	{
+		__u64 before = syscall_count(SYS_getppid, false), after;
+
+		EXPECT(ok, khist("load syscalls", NULL) == 0, "reload: %s", output);
+		after = syscall_count(SYS_getppid, false);
+		EXPECT(ok, link_id("syscalls", "syscalls_enter") != enter &&
+			   link_id("syscalls", "syscalls_exit") != exit_link &&
+			   link_id("syscalls", "syscalls_enter") && link_id("syscalls", "syscalls_exit"),
+		       "reload kept the old links");
+		EXPECT(ok, after >= before && access(staging, F_OK) && errno == ENOENT,
+		       "reload: getppid %llu -> %llu", (unsigned long long)before,
+		       (unsigned long long)after);
+	}
+	khist("unload sched", NULL);
+	ktap_test_result(ok, "failed_reload_keeps_the_collector_counting");
 }
 
 static __u32 map_id(const char *collector, const char *map)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	int fd = reader_open(test_root(), collector, map);
+	int fd = reader_open(test_root(), collector, map, NULL);
 
 	if (fd < 0)
 		return 0;
@@ -97,11 +187,11 @@ static void test_mismatch(void)
 	ok = true;
 	status = khist("load syscalls --precision 3 --reset", NULL);
 	EXPECT(ok, status == 0, "--reset: %d %s", status, output);
-	EXPECT(ok, reader_meta(test_root(), "syscalls", &meta) == 0 && meta.precision == 3,
+	EXPECT(ok, reader_meta(test_root(), "syscalls", &meta, NULL) == 0 && meta.precision == 3,
 	       "precision %u after --reset", meta.precision);
 	/* A plain reload keeps the precision the maps have. */
 	status = khist("load syscalls", NULL);
-	EXPECT(ok, status == 0 && reader_meta(test_root(), "syscalls", &meta) == 0 &&
+	EXPECT(ok, status == 0 && reader_meta(test_root(), "syscalls", &meta, NULL) == 0 &&
 		   meta.precision == 3, "plain reload: %d, precision %u: %s", status, meta.precision,
 	       output);
 	ktap_test_result(ok, "reset_replaces_mismatched_maps");
@@ -315,9 +405,10 @@ int main(void)
 {
 	ktap_print_header();
 	require_root_or_skip();
-	ktap_set_plan(11);
+	ktap_set_plan(12);
 	test_survives_loader_exit();
 	test_reload_reuses();
+	test_failed_reload_keeps_collector();
 	test_mismatch();
 	test_unload_exact();
 	test_owner_mode();

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A collector, described once: its BPF object, attach modes and programs,
+ * how its maps are sized at load, and what it exports (histograms, counters
+ * and gauges read from its maps, each label decoded from a key, value or
+ * slot field). The loader, the snapshot and through it every encoder work
+ * from these descriptors alone; agent/collectors/<name>.c holds one each.
+ */
+#ifndef KHIST_COLLECTOR_H
+#define KHIST_COLLECTOR_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+#include <khist_collectors.h>
+
+#define COLLECTOR_MAX_PROGRAMS	16
+#define COLLECTOR_MAX_LABELS	6
+#define COLLECTOR_MAX_METRICS	4
+
+/*
+ * Program and map names taken from the typed skeleton: a name that is not
+ * a member of the skeleton does not compile.
+ */
+#define SKEL_PROG(skel, prog) \
+	((const char *)(#prog + 0 * sizeof(((struct skel *)0)->progs.prog)))
+#define SKEL_MAP(skel, map) \
+	((const char *)(#map + 0 * sizeof(((struct skel *)0)->maps.map)))
+
+struct collector_mode {
+	enum khist_attach_mode mode;
+	const char *programs[COLLECTOR_MAX_PROGRAMS];	/* NULL-terminated */
+};
+
+/* How a key, value or slot field becomes a label value. */
+enum field_decoder {
+	DECODE_UINT,		/* decimal */
+	DECODE_SYSCALL,		/* x86-64 syscall name, else sys_N */
+	DECODE_ERRNO,		/* ENOENT, else the number */
+	DECODE_SIGNAL,		/* SIGUSR1, else the number */
+	DECODE_STRING,		/* a fixed-size char array: comm, file name */
+	DECODE_DEVICE,		/* the kernel's dev_t: major:minor */
+	DECODE_FILE_KIND,	/* enum khist_file_kind */
+	DECODE_NAMES,		/* an index into @names */
+};
+
+struct field {
+	const char *label;
+	enum field_decoder decoder;
+	unsigned short offset, size;	/* in the key or value; size 4 or 8 for numbers */
+	unsigned char in_value;		/* the field is in the value, not the key */
+	const char *const *names;	/* DECODE_NAMES */
+	unsigned int name_count;
+};
+
+/* A label from a member of the key or value type (the size comes from the type). */
+#define KEY_FIELD(name, how, type, member) \
+	{ .label = name, .decoder = how, .offset = offsetof(type, member), \
+	  .size = sizeof(((type *)0)->member) }
+#define VALUE_FIELD(name, how, type, member) \
+	{ .label = name, .decoder = how, .offset = offsetof(type, member), \
+	  .size = sizeof(((type *)0)->member), .in_value = 1 }
+/* The key of an array (its index) or a histogram's slot. */
+#define INDEX_FIELD(name, how) { .label = name, .decoder = how, .size = sizeof(__u32) }
+#define NAMES_FIELD(name, table, count) \
+	{ .label = name, .decoder = DECODE_NAMES, .size = sizeof(__u32), .names = table, \
+	  .name_count = count }
+
+enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
+
+enum collector_unit { UNIT_NONE, UNIT_NS, UNIT_BYTES };
+
+/*
+ * A histogram map NAME_hist: one per-CPU row per slot (count, sum,
+ * buckets). Exported as khist_NAME_seconds / khist_NAME_bytes; optionally
+ * also a counter of each slot's count and one of its sum.
+ */
+struct histogram_desc {
+	const char *name;		/* khist hist NAME */
+	const char *map;
+	enum collector_unit unit;
+	const char *help;
+	unsigned int slots;
+	struct field slot;		/* .label NULL: one unlabelled series */
+	const char *count_family, *count_help;	/* e.g. khist_syscalls(_total) */
+	const char *sum_family, *sum_help;
+	enum collector_unit sum_unit;
+	unsigned char all_slots;	/* derived counters keep slots that counted nothing */
+};
+
+/* One u64 of a table's value, exported as a family with one series per row. */
+struct table_metric {
+	const char *family;		/* without _total */
+	enum metric_type type;		/* METRIC_COUNTER or METRIC_GAUGE */
+	const char *help;
+	enum collector_unit unit;
+	unsigned short offset;		/* of the u64 in the value */
+	unsigned char constant_one;	/* an info-style gauge: always 1 */
+	const char *column;		/* khist top's header; NULL: from the family name */
+};
+
+#define COUNTER(name, text, value_offset, header) \
+	{ .family = name, .type = METRIC_COUNTER, .help = text, .offset = value_offset, \
+	  .column = header }
+
+/* Bounded exports, set per daemon (export_*) or per CLI call (--rows). */
+enum export_limit { LIMIT_NONE, LIMIT_PROCESSES, LIMIT_FILES, LIMIT_SIGNALS, LIMIT_COUNT };
+
+/*
+ * Per-CPU pending slots that feed a table (khist_collectors.h): the reader
+ * adds each slot's key and value to the table, reading slots and table at
+ * one instant (generations, flush_hold).
+ */
+struct pending_desc {
+	const char *map;
+	const char *hold_map;
+	unsigned short size;			/* of one slot */
+	unsigned short in_use_offset, in_use_size;	/* nonzero: the slot holds counts */
+	unsigned short key_offset, value_offset, generation_offset;
+	const unsigned short *sum_offsets;	/* u64 counts in the value to add */
+	unsigned int sum_count;
+};
+
+/* Sizing of a map at load. */
+enum table_sizing { SIZE_FIXED, SIZE_PROCESSES, SIZE_FILES, SIZE_CPUS };
+
+/*
+ * A map read as rows (an array's entries or a hash's keys, per-CPU values
+ * summed): its labels, the families its values feed, and the top-N rule.
+ */
+struct table_desc {
+	const char *name;		/* for khist top and khist status */
+	const char *map;
+	enum table_sizing sizing;
+	enum export_limit limit;	/* LIMIT_NONE: every row */
+	unsigned char bounded;		/* a bounded table: fill level is a self-metric */
+	unsigned char skip_empty;	/* rows whose first string label is empty are left out */
+	unsigned char skip_zero;	/* rows whose metrics are all 0 are left out */
+	struct field labels[COLLECTOR_MAX_LABELS];
+	unsigned int label_count;
+	struct table_metric metrics[COLLECTOR_MAX_METRICS];
+	unsigned int metric_count;
+	const unsigned short *weight_offsets;	/* u64s summed for the top-N rank */
+	unsigned int weight_count;
+	const struct pending_desc *pending;
+};
+
+struct collector {
+	const char *name;
+	const char *description;
+	const void *(*elf_bytes)(size_t *size);
+	unsigned int default_precision;
+	const struct collector_mode *modes;	/* best first: the loader takes the first that works */
+	unsigned int mode_count;
+	const struct histogram_desc *histograms;
+	unsigned int histogram_count;
+	const struct table_desc *tables;
+	unsigned int table_count;
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Every collector, in a stable order (agent/collectors/, generated list). */
+extern const struct collector *const collectors[];
+extern const unsigned int collector_count;
+
+const struct collector *collector_find(const char *name);
+/* The histogram NAME of any collector, and its collector. */
+const struct histogram_desc *collector_find_histogram(const char *name,
+						       const struct collector **owner);
+const char *collector_mode_name(unsigned int mode);
+/* The enum value of a mode name, or -1. */
+int collector_mode_by_name(const char *name);
+/* A field of @key / @value decoded as a label value into @buf. */
+const char *collector_decode(const struct field *field, const void *key, const void *value,
+			     char *buf, size_t size);
+/* A slot number decoded by a histogram's slot field. */
+const char *collector_decode_slot(const struct field *field, __u32 slot, char *buf, size_t size);
+/* The syscall number of @name, or -1 (for --slot and tests). */
+int collector_syscall_number(const char *name);
+const char *collector_unit_name(enum collector_unit unit);	/* "seconds", "bytes", NULL */
+
+#endif

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/* syscalls: counts, errors and latency per system call, counts per process. */
+#include <stddef.h>
+
+#include "collector.h"
+#include "syscalls.skel.h"
+
+#define PROG(name) SKEL_PROG(syscalls_bpf, name)
+#define MAP(name) SKEL_MAP(syscalls_bpf, name)
+
+static const struct collector_mode modes[] = {
+	{ KHIST_ATTACH_RAW_TP, { PROG(syscalls_enter), PROG(syscalls_exit) } },
+};
+
+static const struct histogram_desc histograms[] = {
+	{
+		.name = "syscall_latency",
+		.map = MAP(syscall_latency_hist),
+		.unit = UNIT_NS,
+		.help = "Time from sys_enter to sys_exit, per system call",
+		.slots = KHIST_SYSCALL_SLOTS,
+		.slot = INDEX_FIELD("syscall", DECODE_SYSCALL),
+		.count_family = "khist_syscalls",
+		.count_help = "System calls completed, per system call",
+	},
+};
+
+static const unsigned short process_sums[] = {
+	offsetof(struct khist_process_value, syscalls),
+	offsetof(struct khist_process_value, errors),
+};
+
+static const struct pending_desc process_pending = {
+	.map = MAP(process_pending),
+	.hold_map = MAP(flush_hold),
+	.size = sizeof(struct khist_process_pending),
+	.in_use_offset = offsetof(struct khist_process_pending, tgid),
+	.in_use_size = sizeof(__u32),
+	.key_offset = offsetof(struct khist_process_pending, tgid),
+	.value_offset = offsetof(struct khist_process_pending, value),
+	.generation_offset = offsetof(struct khist_process_pending, generation),
+	.sum_offsets = process_sums,
+	.sum_count = ARRAY_SIZE(process_sums),
+};
+
+static const unsigned short process_weight[] = { offsetof(struct khist_process_value, syscalls) };
+
+static const struct table_desc tables[] = {
+	{
+		.name = "syscall_errors",
+		.map = MAP(syscall_errors),
+		.labels = {
+			KEY_FIELD("syscall", DECODE_SYSCALL, struct khist_errno_key, syscall),
+			KEY_FIELD("errno", DECODE_ERRNO, struct khist_errno_key, error),
+		},
+		.label_count = 2,
+		.metrics = { COUNTER("khist_syscall_errors",
+				     "System calls that returned an error, per system call and errno",
+				     0, "ERRORS") },
+		.metric_count = 1,
+	},
+	{
+		.name = "processes",
+		.map = MAP(process_counts),
+		.sizing = SIZE_PROCESSES,
+		.limit = LIMIT_PROCESSES,
+		.bounded = 1,
+		.labels = {
+			KEY_FIELD("pid", DECODE_UINT, struct khist_process_key, tgid),
+			VALUE_FIELD("comm", DECODE_STRING, struct khist_process_value, comm),
+		},
+		.label_count = 2,
+		.metrics = {
+			COUNTER("khist_process_syscalls",
+				"System calls per process, for the busiest processes",
+				offsetof(struct khist_process_value, syscalls), "SYSCALLS"),
+			COUNTER("khist_process_syscall_errors",
+				"System calls that failed per process, for the busiest processes",
+				offsetof(struct khist_process_value, errors), "ERRORS"),
+		},
+		.metric_count = 2,
+		.weight_offsets = process_weight,
+		.weight_count = ARRAY_SIZE(process_weight),
+		.pending = &process_pending,
+	},
+};
+
+const struct collector syscalls_collector = {
+	.name = "syscalls",
+	.description = "system calls: counts, errors, latency, per process",
+	.elf_bytes = syscalls_bpf__elf_bytes,
+	.default_precision = 0,
+	.modes = modes,
+	.mode_count = ARRAY_SIZE(modes),
+	.histograms = histograms,
+	.histogram_count = ARRAY_SIZE(histograms),
+	.tables = tables,
+	.table_count = ARRAY_SIZE(tables),
+};

@@ -1,0 +1,729 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <khist_hist.h>
+
+#include "kmod_stats.h"
+#include "reader.h"
+#include "snapshot.h"
+
+/* Labels, series and strings come from chunks freed together with the snapshot. */
+struct snapshot_arena {
+	struct snapshot_arena *next;
+	size_t used, size;
+	char data[];
+};
+
+#define ARENA_CHUNK (256 * 1024)
+
+static void *arena_alloc(struct snapshot *snapshot, size_t size)
+{
+	struct snapshot_arena *chunk = snapshot->arena;
+	void *at;
+
+	size = (size + 15) & ~(size_t)15;
+	if (!chunk || chunk->used + size > chunk->size) {
+		size_t room = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+
+		chunk = malloc(sizeof(*chunk) + room);
+		if (!chunk) {
+			snapshot->failed = true;
+			return NULL;
+		}
+		chunk->next = snapshot->arena;
+		chunk->used = 0;
+		chunk->size = room;
+		snapshot->arena = chunk;
+	}
+	at = chunk->data + chunk->used;
+	chunk->used += size;
+	return at;
+}
+
+static const char *arena_string(struct snapshot *snapshot, const char *text)
+{
+	size_t len = strlen(text) + 1;
+	char *copy = arena_alloc(snapshot, len);
+
+	if (!copy)
+		return "";
+	memcpy(copy, text, len);
+	return copy;
+}
+
+static struct snapshot_label *labels_one(struct snapshot *snapshot, const char *name,
+					 const char *value)
+{
+	struct snapshot_label *label = arena_alloc(snapshot, sizeof(*label));
+
+	if (label)
+		*label = (struct snapshot_label){ name, arena_string(snapshot, value) };
+	return label;
+}
+
+/* Keeps a map read alive for the series that point into it. */
+static bool keep_buffer(struct snapshot *snapshot, void *buffer)
+{
+	if (snapshot->buffer_count == snapshot->buffer_capacity) {
+		unsigned int capacity = snapshot->buffer_capacity ? snapshot->buffer_capacity * 2 : 16;
+		void **buffers = realloc(snapshot->buffers, capacity * sizeof(*buffers));
+
+		if (!buffers) {
+			free(buffer);
+			snapshot->failed = true;
+			return false;
+		}
+		snapshot->buffers = buffers;
+		snapshot->buffer_capacity = capacity;
+	}
+	snapshot->buffers[snapshot->buffer_count++] = buffer;
+	return true;
+}
+
+static struct snapshot_family *add_family(struct snapshot *snapshot, const char *name,
+					  enum metric_type type, const char *help,
+					  unsigned int series_capacity)
+{
+	struct snapshot_family *family;
+
+	if (snapshot->family_count == snapshot->family_capacity) {
+		unsigned int capacity = snapshot->family_capacity ? snapshot->family_capacity * 2 : 64;
+		struct snapshot_family *families = realloc(snapshot->families,
+							   capacity * sizeof(*families));
+
+		if (!families) {
+			snapshot->failed = true;
+			return NULL;
+		}
+		snapshot->families = families;
+		snapshot->family_capacity = capacity;
+	}
+	family = &snapshot->families[snapshot->family_count];
+	memset(family, 0, sizeof(*family));
+	family->name = name;
+	family->type = type;
+	family->help = help;
+	family->series = arena_alloc(snapshot, (series_capacity + 1) * sizeof(*family->series));
+	if (!family->series)
+		return NULL;
+	snapshot->family_count++;
+	return family;
+}
+
+static void add_value(struct snapshot_family *family, const struct snapshot_label *labels,
+		      unsigned int label_count, __u64 value)
+{
+	family->series[family->series_count++] = (struct snapshot_series){
+		.labels = labels, .label_count = label_count, .value = value,
+	};
+}
+
+static unsigned int unit_decimals(enum collector_unit unit)
+{
+	return unit == UNIT_NS ? 9 : 0;
+}
+
+/* A histogram's family and the counters derived from its counts and sums. */
+static void take_histogram(struct snapshot *snapshot, const struct snapshot_options *options,
+			   struct snapshot_collector *state, const struct histogram_desc *desc)
+{
+	const struct collector *collector = state->collector;
+	unsigned int buckets = khist_hist_buckets(state->meta.precision);
+	unsigned int words = KHIST_HIST_ROW_WORDS(buckets);
+	struct snapshot_family *family, *count_family = NULL, *sum_family = NULL;
+	struct snapshot_label **slot_labels;
+	struct reader_rows rows;
+	const char *unit = collector_unit_name(desc->unit);
+	char name[96], buf[64];
+
+	if (reader_rows(options->pin_root, collector->name, desc->map, &rows, NULL))
+		return;
+	if (rows.value_size != words * sizeof(__u64) || !keep_buffer(snapshot, rows.values)) {
+		if (rows.value_size != words * sizeof(__u64))
+			free(rows.values);
+		free(rows.keys);
+		return;
+	}
+	snprintf(name, sizeof(name), "khist_%s_%s", desc->name, unit ? unit : "values");
+	family = add_family(snapshot, arena_string(snapshot, name), METRIC_HISTOGRAM, desc->help,
+			    rows.count);
+	slot_labels = arena_alloc(snapshot, (rows.count + 1) * sizeof(*slot_labels));
+	if (!family || !slot_labels) {
+		free(rows.keys);
+		return;
+	}
+	family->unit = unit;
+	family->decimals = unit_decimals(desc->unit);
+	family->collector = collector;
+	family->histogram = desc;
+	family->precision = state->meta.precision;
+	family->bucket_count = buckets;
+	family->mode = state->meta.attach_mode;
+	for (unsigned int i = 0; i < rows.count; i++) {
+		const __u64 *row = (const __u64 *)rows.values + (size_t)i * words;
+		__u32 slot = ((const __u32 *)rows.keys)[i];
+		struct snapshot_series series = { .buckets = row + KHIST_HIST_ROW_BUCKETS,
+						  .sum = row[KHIST_HIST_ROW_SUM] };
+
+		/* The buckets' sum, not the row's count: +Inf and _count always agree. */
+		for (unsigned int b = 0; b < buckets; b++)
+			series.count += series.buckets[b];
+		slot_labels[i] = NULL;
+		if (desc->slot.label) {
+			slot_labels[i] = labels_one(snapshot, desc->slot.label,
+						    collector_decode_slot(&desc->slot, slot, buf,
+									  sizeof(buf)));
+			series.labels = slot_labels[i];
+			series.label_count = 1;
+		}
+		if (desc->slot.label && !series.count && !options->every_slot)
+			continue;
+		family->series[family->series_count++] = series;
+	}
+	{
+		unsigned int count_index = 0, sum_index = 0;
+
+		if (desc->count_family && add_family(snapshot, desc->count_family, METRIC_COUNTER,
+						     desc->count_help, rows.count))
+			count_index = snapshot->family_count - 1;
+		if (desc->sum_family && add_family(snapshot, desc->sum_family, METRIC_COUNTER,
+						   desc->sum_help, rows.count))
+			sum_index = snapshot->family_count - 1;
+		/* Adding families may move them: take the pointers once all are there. */
+		count_family = count_index ? &snapshot->families[count_index] : NULL;
+		sum_family = sum_index ? &snapshot->families[sum_index] : NULL;
+	}
+	for (unsigned int i = 0; i < rows.count && (count_family || sum_family); i++) {
+		const __u64 *row = (const __u64 *)rows.values + (size_t)i * words;
+		unsigned int label_count = slot_labels[i] ? 1 : 0;
+		__u64 count = 0;
+
+		for (unsigned int b = 0; b < buckets; b++)
+			count += row[KHIST_HIST_ROW_BUCKETS + b];
+		if (!count && !desc->all_slots && label_count)
+			continue;
+		if (count_family)
+			add_value(count_family, slot_labels[i], label_count, count);
+		if (sum_family)
+			add_value(sum_family, slot_labels[i], label_count, row[KHIST_HIST_ROW_SUM]);
+	}
+	if (count_family) {
+		count_family->collector = collector;
+		count_family->histogram = desc;
+	}
+	if (sum_family) {
+		sum_family->collector = collector;
+		sum_family->histogram = desc;
+		sum_family->unit = collector_unit_name(desc->sum_unit);
+		sum_family->decimals = unit_decimals(desc->sum_unit);
+	}
+	free(rows.keys);
+}
+
+struct ranked_row {
+	unsigned int index;
+	__u64 weight;
+};
+
+static int by_weight(const void *a, const void *b)
+{
+	const struct ranked_row *x = a, *y = b;
+
+	return x->weight < y->weight ? 1 : x->weight > y->weight ? -1 :
+	       x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int by_key(const void *a, const void *b, void *context)
+{
+	const struct reader_rows *rows = context;
+	const struct ranked_row *x = a, *y = b;
+
+	return memcmp((const char *)rows->keys + (size_t)x->index * rows->key_size,
+		      (const char *)rows->keys + (size_t)y->index * rows->key_size, rows->key_size);
+}
+
+static bool row_wanted(const struct table_desc *desc, const struct reader_rows *rows, unsigned int i)
+{
+	const char *value = (const char *)rows->values + (size_t)i * rows->value_size;
+
+	if (desc->skip_empty)
+		for (unsigned int l = 0; l < desc->label_count; l++)
+			if (desc->labels[l].decoder == DECODE_STRING) {
+				const char *at = (const char *)(desc->labels[l].in_value ? value :
+					(const char *)rows->keys + (size_t)i * rows->key_size) +
+					desc->labels[l].offset;
+
+				if (!at[0])
+					return false;
+				break;
+			}
+	if (desc->skip_zero) {
+		for (unsigned int m = 0; m < desc->metric_count; m++)
+			if (reader_value_u64(rows, i, desc->metrics[m].offset))
+				return true;
+		return false;
+	}
+	return true;
+}
+
+/* The rows to export: the @limit heaviest, in key order for a stable page. */
+static struct ranked_row *pick_rows(const struct table_desc *desc, const struct reader_rows *rows,
+				    unsigned int limit, unsigned int *count)
+{
+	struct ranked_row *picked = malloc((rows->count + 1) * sizeof(*picked));
+
+	*count = 0;
+	if (!picked)
+		return NULL;
+	for (unsigned int i = 0; i < rows->count; i++) {
+		__u64 weight = 0;
+
+		if (!row_wanted(desc, rows, i))
+			continue;
+		for (unsigned int w = 0; w < desc->weight_count; w++)
+			weight += reader_value_u64(rows, i, desc->weight_offsets[w]);
+		picked[(*count)++] = (struct ranked_row){ i, weight };
+	}
+	if (desc->limit != LIMIT_NONE && *count > limit) {
+		qsort(picked, *count, sizeof(*picked), by_weight);
+		*count = limit;
+	}
+	qsort_r(picked, *count, sizeof(*picked), by_key, (void *)rows);
+	return picked;
+}
+
+static void take_table(struct snapshot *snapshot, const struct snapshot_options *options,
+		       struct snapshot_collector *state, const struct table_desc *desc)
+{
+	const struct collector *collector = state->collector;
+	unsigned int limit = desc->limit == LIMIT_NONE ? UINT_MAX : options->limits[desc->limit];
+	unsigned int count, first_family;
+	struct ranked_row *picked;
+	struct reader_rows rows;
+	char buf[KHIST_FILE_NAME_LEN + 32];
+	int err;
+
+	if (!limit) {
+		if (desc->bounded && state->fills) {
+			struct snapshot_fill *fill = &state->fills[state->fill_count];
+
+			if (!reader_fill(options->pin_root, collector->name, desc->map, &fill->used,
+					 &fill->capacity, NULL)) {
+				fill->table = desc;
+				state->fill_count++;
+			}
+		}
+		return;
+	}
+	err = desc->pending ? reader_rows_pending(options->pin_root, collector->name, desc->map,
+						  desc->pending, &rows, NULL) :
+			      reader_rows(options->pin_root, collector->name, desc->map, &rows, NULL);
+	if (err)
+		return;
+	if (rows.attempts > state->read_attempts)
+		state->read_attempts = rows.attempts;
+	if (desc->bounded && state->fills)
+		/* In the table itself: the rows before the slots were added. */
+		state->fills[state->fill_count++] = (struct snapshot_fill){ desc, rows.table_rows,
+									   rows.max_entries };
+	picked = pick_rows(desc, &rows, limit, &count);
+	first_family = snapshot->family_count;
+	for (unsigned int m = 0; picked && m < desc->metric_count; m++) {
+		const struct table_metric *metric = &desc->metrics[m];
+		struct snapshot_family *family = add_family(snapshot, metric->family, metric->type,
+							    metric->help, count);
+
+		if (!family)
+			break;
+		family->collector = collector;
+		family->table = desc;
+		family->metric = metric;
+		family->unit = collector_unit_name(metric->unit);
+		family->decimals = unit_decimals(metric->unit);
+		family->mode = state->meta.attach_mode;
+	}
+	/* One label array per row, shared by the families of the table. */
+	for (unsigned int r = 0; picked && r < count && snapshot->family_count == first_family +
+	     desc->metric_count; r++) {
+		unsigned int i = picked[r].index;
+		const char *key = (const char *)rows.keys + (size_t)i * rows.key_size;
+		const char *value = (const char *)rows.values + (size_t)i * rows.value_size;
+		struct snapshot_label *labels = NULL;
+
+		if (desc->label_count) {
+			labels = arena_alloc(snapshot, desc->label_count * sizeof(*labels));
+			if (!labels)
+				break;
+		}
+		for (unsigned int l = 0; l < desc->label_count; l++)
+			labels[l] = (struct snapshot_label){
+				desc->labels[l].label,
+				arena_string(snapshot, collector_decode(&desc->labels[l], key, value,
+									buf, sizeof(buf))),
+			};
+		for (unsigned int m = 0; m < desc->metric_count; m++)
+			add_value(&snapshot->families[first_family + m], labels, desc->label_count,
+				  desc->metrics[m].constant_one ? 1 :
+				  reader_value_u64(&rows, i, desc->metrics[m].offset));
+	}
+	free(picked);
+	reader_rows_free(&rows);
+}
+
+static void read_programs(struct snapshot *snapshot, const char *pin_root,
+			  struct snapshot_collector *state)
+{
+	char path[PATH_MAX];
+	struct dirent *entry;
+	unsigned int capacity = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/%s/links", pin_root, state->collector->name);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((entry = readdir(dir)))
+		capacity += entry->d_name[0] != '.';
+	rewinddir(dir);
+	state->programs = arena_alloc(snapshot, (capacity + 1) * sizeof(*state->programs));
+	while (state->programs && (entry = readdir(dir)) && state->program_count < capacity) {
+		struct snapshot_program *program = &state->programs[state->program_count];
+		struct bpf_link_info link = {};
+		struct bpf_prog_info prog = {};
+		__u32 len = sizeof(link);
+		int fd, prog_fd;
+
+		if (entry->d_name[0] == '.')
+			continue;
+		memset(program, 0, sizeof(*program));
+		program->name = arena_string(snapshot, entry->d_name);
+		state->program_count++;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s/links/%s", pin_root,
+				     state->collector->name, entry->d_name) >= sizeof(path)) {
+			program->error = -ENAMETOOLONG;
+			continue;
+		}
+		fd = bpf_obj_get(path);
+		if (fd < 0 || bpf_link_get_info_by_fd(fd, &link, &len)) {
+			program->error = -errno;
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		close(fd);
+		program->id = link.prog_id;
+		prog_fd = bpf_prog_get_fd_by_id(link.prog_id);
+		len = sizeof(prog);
+		if (prog_fd >= 0 && !bpf_prog_get_info_by_fd(prog_fd, &prog, &len)) {
+			program->run_count = prog.run_cnt;
+			program->run_time_ns = prog.run_time_ns;
+			program->has_runs = true;
+		}
+		if (prog_fd >= 0)
+			close(prog_fd);
+	}
+	closedir(dir);
+}
+
+static void take_collector(struct snapshot *snapshot, const struct snapshot_options *options,
+			   struct snapshot_collector *state)
+{
+	const struct collector *collector = state->collector;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s/meta", options->pin_root, collector->name);
+	/* Unreachable (EACCES) is not "not loaded": the error says why. */
+	state->loaded = access(path, F_OK) == 0 || (errno != ENOENT && errno != ENOTDIR);
+	if (!state->loaded)
+		return;
+	if (reader_meta(options->pin_root, collector->name, &state->meta, &state->error))
+		return;
+	if (state->meta.precision > KHIST_HIST_MAX_PRECISION) {
+		error_fail(&state->error, -EPROTO, "%s: precision %u", path, state->meta.precision);
+		return;
+	}
+	if (options->self) {
+		read_programs(snapshot, options->pin_root, state);
+		state->fills = arena_alloc(snapshot, (collector->table_count + 1) * sizeof(*state->fills));
+	}
+	for (unsigned int h = 0; h < collector->histogram_count; h++)
+		take_histogram(snapshot, options, state, &collector->histograms[h]);
+	for (unsigned int t = 0; t < collector->table_count; t++)
+		take_table(snapshot, options, state, &collector->tables[t]);
+}
+
+static struct snapshot_family *self_family(struct snapshot *snapshot, const char *name,
+					   enum metric_type type, const char *help,
+					   unsigned int capacity)
+{
+	return add_family(snapshot, name, type, help, capacity);
+}
+
+static struct snapshot_label *collector_label(struct snapshot *snapshot,
+					      const struct collector *collector)
+{
+	struct snapshot_label *label = arena_alloc(snapshot, sizeof(*label));
+
+	if (label)
+		*label = (struct snapshot_label){ "collector", collector->name };
+	return label;
+}
+
+/* khist's own state as families: what is loaded, how, and how it runs. */
+static void take_self(struct snapshot *snapshot, const struct snapshot_options *options)
+{
+	struct snapshot_family *family;
+	unsigned int programs = 0, fills = 0;
+	char text[32];
+
+	family = self_family(snapshot, "khist_collector_loaded", METRIC_GAUGE,
+			     "1 when the collector is loaded", collector_count);
+	for (unsigned int i = 0; family && i < collector_count; i++) {
+		struct snapshot_collector *state = &snapshot->collectors[i];
+
+		if (options->only_collector && strcmp(options->only_collector, state->collector->name))
+			continue;
+		add_value(family, collector_label(snapshot, state->collector), 1,
+			  state->loaded && !state->error.code);
+	}
+	family = self_family(snapshot, "khist_collector_attach_mode", METRIC_GAUGE,
+			     "The attach mode of each loaded collector (always 1)", collector_count);
+	for (unsigned int i = 0; family && i < collector_count; i++) {
+		struct snapshot_collector *state = &snapshot->collectors[i];
+		struct snapshot_label *labels;
+
+		if (!state->loaded || state->error.code)
+			continue;
+		programs += state->program_count;
+		fills += state->fill_count;
+		labels = arena_alloc(snapshot, 3 * sizeof(*labels));
+		if (!labels)
+			break;
+		snprintf(text, sizeof(text), "%u", state->meta.precision);
+		labels[0] = (struct snapshot_label){ "collector", state->collector->name };
+		labels[1] = (struct snapshot_label){ "mode", collector_mode_name(state->meta.attach_mode) };
+		labels[2] = (struct snapshot_label){ "precision", arena_string(snapshot, text) };
+		add_value(family, labels, 3, 1);
+	}
+	for (int time = 0; time < 2; time++) {
+		family = self_family(snapshot, time ? "khist_program_run_seconds" : "khist_program_runs",
+				     METRIC_COUNTER, time ?
+				     "Time spent in each BPF program (kernel.bpf_stats_enabled)" :
+				     "Runs of each BPF program (kernel.bpf_stats_enabled)", programs);
+		if (!family)
+			break;
+		if (time) {
+			family->unit = "seconds";
+			family->decimals = 9;
+		}
+		for (unsigned int i = 0; i < collector_count; i++) {
+			struct snapshot_collector *state = &snapshot->collectors[i];
+
+			for (unsigned int p = 0; !state->error.code && p < state->program_count; p++) {
+				struct snapshot_label *labels;
+
+				if (state->programs[p].error || !state->programs[p].has_runs)
+					continue;
+				labels = arena_alloc(snapshot, 2 * sizeof(*labels));
+				if (!labels)
+					break;
+				labels[0] = (struct snapshot_label){ "collector", state->collector->name };
+				labels[1] = (struct snapshot_label){ "program", state->programs[p].name };
+				add_value(family, labels, 2, time ? state->programs[p].run_time_ns :
+					  state->programs[p].run_count);
+			}
+		}
+	}
+	for (int capacity = 0; capacity < 2; capacity++) {
+		family = self_family(snapshot, capacity ? "khist_map_capacity" : "khist_map_entries",
+				     METRIC_GAUGE, capacity ? "Capacity of each bounded table" :
+				     "Entries in use in each bounded table", fills);
+		for (unsigned int i = 0; family && i < collector_count; i++) {
+			struct snapshot_collector *state = &snapshot->collectors[i];
+
+			for (unsigned int f = 0; f < state->fill_count; f++) {
+				struct snapshot_label *labels = arena_alloc(snapshot, 2 * sizeof(*labels));
+
+				if (!labels)
+					break;
+				labels[0] = (struct snapshot_label){ "collector", state->collector->name };
+				labels[1] = (struct snapshot_label){ "map", state->fills[f].table->map };
+				add_value(family, labels, 2, capacity ? state->fills[f].capacity :
+					  state->fills[f].used);
+			}
+		}
+	}
+	family = self_family(snapshot, "khist_map_update_failures", METRIC_COUNTER,
+			     "Map updates the collectors could not make (full table, no memory)",
+			     collector_count);
+	for (unsigned int i = 0; family && i < collector_count; i++) {
+		struct snapshot_collector *state = &snapshot->collectors[i];
+		struct reader_rows rows;
+
+		if (!state->loaded || state->error.code ||
+		    reader_rows(options->pin_root, state->collector->name, "update_failures", &rows,
+				NULL))
+			continue;
+		add_value(family, collector_label(snapshot, state->collector), 1,
+			  rows.count ? reader_value_u64(&rows, 0, 0) : 0);
+		reader_rows_free(&rows);
+	}
+}
+
+static void take_module(struct snapshot *snapshot, const struct snapshot_options *options)
+{
+	static const char *const stat_names[KHIST_STAT_COUNT] = KHIST_STAT_NAMES;
+	struct kmod_client *client = NULL;
+	struct snapshot_family *family;
+	__u64 stats[KHIST_STAT_COUNT];
+
+	snapshot->module_present = options->module && kmod_client_open(&client) == 0 &&
+				   kmod_get_info(client, &snapshot->module) == 0;
+	kmod_client_close(client);
+	if (!options->self)
+		return;
+	family = self_family(snapshot, "khist_module_present", METRIC_GAUGE,
+			     "1 when khist.ko is loaded and answering", 1);
+	if (family)
+		add_value(family, NULL, 0, snapshot->module_present);
+	if (snapshot->module_present) {
+		struct snapshot_label *events = arena_alloc(snapshot, 2 * sizeof(*events));
+
+		family = self_family(snapshot, "khist_module_info", METRIC_GAUGE,
+				     "khist.ko version (always 1)", 1);
+		if (family)
+			add_value(family, labels_one(snapshot, "version", snapshot->module.version), 1, 1);
+		family = self_family(snapshot, "khist_module_glue_probe_registered", METRIC_GAUGE,
+				     "1 while the probe behind a glue event is registered (it has "
+				     "consumers)", 2);
+		if (family && events) {
+			events[0] = (struct snapshot_label){ "event", "khist_vfs_read" };
+			events[1] = (struct snapshot_label){ "event", "khist_vfs_write" };
+			add_value(family, &events[0], 1, snapshot->module.read_active);
+			add_value(family, &events[1], 1, snapshot->module.write_active);
+		}
+		family = self_family(snapshot, "khist_module_publish_interval_seconds", METRIC_GAUGE,
+				     "Interval at which khist.ko publishes its statistics into the "
+				     "bound map", 1);
+		if (family) {
+			family->unit = "seconds";
+			family->decimals = 3;
+			add_value(family, NULL, 0, snapshot->module.publish_interval_ms);
+		}
+	}
+	/* As published into the bound map: readable without the module's netlink. */
+	if (options->kmod_stats_pin && kmod_stats_read(options->kmod_stats_pin, stats) == 0) {
+		family = self_family(snapshot, "khist_module_statistic", METRIC_COUNTER,
+				     "khist.ko statistics, as published into its bound statistics map",
+				     KHIST_STAT_COUNT);
+		for (int id = 0; family && id < KHIST_STAT_COUNT; id++) {
+			struct snapshot_label *label = arena_alloc(snapshot, sizeof(*label));
+
+			if (!label)
+				break;
+			*label = (struct snapshot_label){ "name", stat_names[id] };
+			add_value(family, label, 1, stats[id]);
+		}
+	}
+}
+
+void snapshot_default_options(struct snapshot_options *options, const char *pin_root)
+{
+	memset(options, 0, sizeof(*options));
+	options->pin_root = pin_root;
+	for (int limit = 0; limit < LIMIT_COUNT; limit++)
+		options->limits[limit] = UINT_MAX;
+}
+
+int snapshot_take(struct snapshot *snapshot, const struct snapshot_options *options,
+		  struct error_context *error)
+{
+	memset(snapshot, 0, sizeof(*snapshot));
+	clock_gettime(CLOCK_MONOTONIC, &snapshot->started);
+	snapshot->pin_root = options->pin_root;
+	snapshot->collectors = calloc(collector_count, sizeof(*snapshot->collectors));
+	if (!snapshot->collectors)
+		return error_fail(error, -ENOMEM, "out of memory");
+	if (options->self) {
+		struct snapshot_family *family = self_family(snapshot, "khist_build_info", METRIC_GAUGE,
+							     "khist version (always 1)", 1);
+
+		if (family)
+			add_value(family, labels_one(snapshot, "version", KHIST_VERSION_STRING), 1, 1);
+	}
+	for (unsigned int i = 0; i < collector_count; i++) {
+		snapshot->collectors[i].collector = collectors[i];
+		if (options->only_collector && strcmp(options->only_collector, collectors[i]->name))
+			continue;
+		take_collector(snapshot, options, &snapshot->collectors[i]);
+	}
+	if (options->self)
+		take_self(snapshot, options);
+	if (options->module || options->kmod_stats_pin)
+		take_module(snapshot, options);
+	if (snapshot->failed) {
+		snapshot_free(snapshot);
+		return error_fail(error, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+void snapshot_free(struct snapshot *snapshot)
+{
+	while (snapshot->arena) {
+		struct snapshot_arena *next = snapshot->arena->next;
+
+		free(snapshot->arena);
+		snapshot->arena = next;
+	}
+	for (unsigned int i = 0; i < snapshot->buffer_count; i++)
+		free(snapshot->buffers[i]);
+	free(snapshot->buffers);
+	free(snapshot->families);
+	free(snapshot->collectors);
+	memset(snapshot, 0, sizeof(*snapshot));
+}
+
+const struct snapshot_family *snapshot_find(const struct snapshot *snapshot, const char *name)
+{
+	for (unsigned int i = 0; i < snapshot->family_count; i++)
+		if (!strcmp(snapshot->families[i].name, name))
+			return &snapshot->families[i];
+	return NULL;
+}
+
+const struct snapshot_family *snapshot_histogram(const struct snapshot *snapshot,
+						 const struct histogram_desc *histogram)
+{
+	for (unsigned int i = 0; i < snapshot->family_count; i++)
+		if (snapshot->families[i].histogram == histogram &&
+		    snapshot->families[i].type == METRIC_HISTOGRAM)
+			return &snapshot->families[i];
+	return NULL;
+}
+
+const struct snapshot_collector *snapshot_collector(const struct snapshot *snapshot,
+						    const struct collector *collector)
+{
+	for (unsigned int i = 0; i < collector_count; i++)
+		if (snapshot->collectors[i].collector == collector)
+			return &snapshot->collectors[i];
+	return NULL;
+}
+
+const char *snapshot_label(const struct snapshot_series *series, const char *name)
+{
+	for (unsigned int i = 0; i < series->label_count; i++)
+		if (!strcmp(series->labels[i].name, name))
+			return series->labels[i].value;
+	return NULL;
+}
