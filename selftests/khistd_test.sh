@@ -235,7 +235,7 @@ restart() {
 	# Every counter series of before is still there and not smaller.
 	awk 'NR == FNR { if ($1 ~ /_total(\{|$)/ && $1 !~ /^khist_program_run/) seen[$1] = $2; next }
 	     ($1 in seen) { if ($2 + 0 < seen[$1] + 0) { print "went back: " $1; bad = 1 } delete seen[$1] }
-	     END { for (s in seen) if (s !~ /^khist_(module|file_|process_)/) { print "gone: " s; bad = 1 } exit bad }' \
+	     END { for (s in seen) if (s !~ /^khist_(module|file_|process_|signals_)/) { print "gone: " s; bad = 1 } exit bad }' \
 		"$work/before" "$work/after"
 }
 check counters_survive_kill_9_and_keep_counting restart
