@@ -215,6 +215,7 @@ int cli_hist(int argc, char **argv)
 		if (take(&current, collector->name, &error) ||
 		    !(family = hist_family(&current, collector, desc, &error))) {
 			status = cli_runtime_error("hist", error.code, error.text);
+			snapshot_free(&current);
 			break;
 		}
 		if (clear && previous.families) {
@@ -225,6 +226,7 @@ int cli_hist(int argc, char **argv)
 				free(series);
 				free(buckets);
 				status = cli_runtime_error("hist", -ENOMEM, NULL);
+				snapshot_free(&current);
 				break;
 			}
 			subtract(family, snapshot_histogram(&previous, desc), &delta, buckets, series);

@@ -19,6 +19,8 @@ const struct collector *const collectors[] = {
 };
 #undef COLLECTOR
 const unsigned int collector_count = ARRAY_SIZE(collectors);
+/* Arrays per collector (the daemon's configuration) are sized by COLLECTOR_COUNT. */
+_Static_assert(ARRAY_SIZE(collectors) == COLLECTOR_COUNT, "collector_list.h disagrees with itself");
 
 const struct collector *collector_find(const char *name)
 {

@@ -160,6 +160,25 @@ struct collector {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The parts of a descriptor, from arrays: .modes and .mode_count, and so on. */
+#define COLLECTOR_MODES(array) .modes = array, .mode_count = ARRAY_SIZE(array)
+#define COLLECTOR_HISTOGRAMS(array) .histograms = array, .histogram_count = ARRAY_SIZE(array)
+#define COLLECTOR_TABLES(array) .tables = array, .table_count = ARRAY_SIZE(array)
+
+/*
+ * Pending slots of @type (khist_collectors.h: a generation, a key and a
+ * value), in use when @in_use is nonzero, whose u64s at @sums add up.
+ */
+#define PENDING_SLOTS(slots_map, hold, type, in_use, key_member, value_member, sums) {	\
+	.map = slots_map, .hold_map = hold, .size = sizeof(type),			\
+	.in_use_offset = offsetof(type, in_use),					\
+	.in_use_size = sizeof(((type *)0)->in_use),					\
+	.key_offset = offsetof(type, key_member),					\
+	.value_offset = offsetof(type, value_member),					\
+	.generation_offset = offsetof(type, generation),				\
+	.sum_offsets = sums, .sum_count = ARRAY_SIZE(sums),				\
+}
+
 /* Every collector, in a stable order (agent/collectors/, generated list). */
 extern const struct collector *const collectors[];
 extern const unsigned int collector_count;

@@ -98,13 +98,21 @@ static void test_cpu_task(void)
 {
 	struct loader_options options;
 	struct khist_cpu_task task = {};
+	cpu_set_t cpu0, saved;
 	__u32 cpu = 0;
 	bool ok = true;
 	int fd;
 
 	loader_default_options(&options);
 	load_or_fail("sched", &options);
-	usleep(100 * 1000);
+	/* Switch on CPU 0 for sure: an idle CPU only switches to and from the idle task. */
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	sched_getaffinity(0, sizeof(saved), &saved);
+	sched_setaffinity(0, sizeof(cpu0), &cpu0);
+	for (int i = 0; i < 10; i++)
+		usleep(1000);
+	sched_setaffinity(0, sizeof(saved), &saved);
 	fd = reader_open(test_root(), "sched", "cpu_task", NULL);
 	EXPECT(ok, fd >= 0 && bpf_map_lookup_elem(fd, &cpu, &task) == 0, "lookup: %s", strerror(errno));
 	/* CPU 0 switched since loading: whatever runs there now has a name. */

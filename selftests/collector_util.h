@@ -107,21 +107,29 @@ static inline bool series_has(const struct snapshot_series *series, va_list pair
 	return match;
 }
 
+static inline __u64 family_vsum(const struct snapshot *snapshot, const char *family, va_list pairs)
+{
+	const struct snapshot_family *found = snapshot_find(snapshot, family);
+	__u64 sum = 0;
+
+	for (unsigned int s = 0; found && s < found->series_count; s++)
+		if (series_has(&found->series[s], pairs))
+			sum += found->type == METRIC_HISTOGRAM ? found->series[s].count :
+			       found->series[s].value;
+	return sum;
+}
+
 /*
  * The sum of the values (counters, gauges) or counts (histograms) of the
  * series of @family that have the labels NAME, VALUE, ..., NULL.
  */
 static inline __u64 family_sum(const struct snapshot *snapshot, const char *family, ...)
 {
-	const struct snapshot_family *found = snapshot_find(snapshot, family);
-	__u64 sum = 0;
 	va_list pairs;
+	__u64 sum;
 
 	va_start(pairs, family);
-	for (unsigned int s = 0; found && s < found->series_count; s++)
-		if (series_has(&found->series[s], pairs))
-			sum += found->type == METRIC_HISTOGRAM ? found->series[s].count :
-			       found->series[s].value;
+	sum = family_vsum(snapshot, family, pairs);
 	va_end(pairs);
 	return sum;
 }
@@ -129,19 +137,14 @@ static inline __u64 family_sum(const struct snapshot *snapshot, const char *fami
 /* The same, from a snapshot taken now under the test's pin root. */
 static inline __u64 current_sum(const char *family, ...)
 {
-	const struct snapshot_family *found;
 	struct snapshot snapshot;
-	__u64 sum = 0;
 	va_list pairs;
+	__u64 sum;
 
 	if (test_snapshot(NULL, &snapshot))
 		return 0;
-	found = snapshot_find(&snapshot, family);
 	va_start(pairs, family);
-	for (unsigned int s = 0; found && s < found->series_count; s++)
-		if (series_has(&found->series[s], pairs))
-			sum += found->type == METRIC_HISTOGRAM ? found->series[s].count :
-			       found->series[s].value;
+	sum = family_vsum(&snapshot, family, pairs);
 	va_end(pairs);
 	snapshot_free(&snapshot);
 	return sum;

@@ -47,6 +47,8 @@ max_connections = 64
 export_processes = 300
 export_files = 300
 export_signals = 300
+[collector.syscalls]
+processes = 65536
 [collector.vfs]
 files = 65536
 CONF
@@ -60,7 +62,8 @@ daemon=$2
 # time (pending slots change hands).
 spawn() {
 	local n=0
-	while [ ! -e "$work/stop" ]; do
+	# Bounded, so that the tables never fill (however slow the scrapes are).
+	while [ ! -e "$work/stop" ] && [ $n -lt 4000 ]; do
 		head -c 300 /proc/self/stat >/dev/null
 		cat /proc/self/status /etc/hostname >/dev/null
 		n=$((n + 2))
@@ -97,15 +100,6 @@ complete() {
 	echo "$SCRAPERS scrapers x $SCRAPES scrapes while $(awk '{ n += $1 } END { print n }' "$work/spawned") processes came and went"
 	[ "$(awk '{ n += $1 } END { print n }' "$work/spawned")" -ge 40 ] || { echo "too few processes"; bad=1; }
 	return $bad
-}
-check() {
-	local name=$1 out status
-	out=$(mktemp)
-	"$2" > "$out" 2>&1
-	status=$?
-	sed 's/^/# /' "$out" | head -n 20
-	rm -f "$out"
-	ktap_result $status "$name"
 }
 check every_page_complete complete
 

@@ -69,10 +69,7 @@ const struct collector sched_collector = {
 	.description = "scheduler: run-queue latency, off-CPU time, time slices, switches",
 	.elf_bytes = sched_bpf__elf_bytes,
 	.default_precision = 2,
-	.modes = modes,
-	.mode_count = ARRAY_SIZE(modes),
-	.histograms = histograms,
-	.histogram_count = ARRAY_SIZE(histograms),
-	.tables = tables,
-	.table_count = ARRAY_SIZE(tables),
+	COLLECTOR_MODES(modes),
+	COLLECTOR_HISTOGRAMS(histograms),
+	COLLECTOR_TABLES(tables),
 };

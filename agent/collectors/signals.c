@@ -59,8 +59,6 @@ const struct collector signals_collector = {
 	.description = "signals: every signal generated, its result, sender and target; kills",
 	.elf_bytes = signals_bpf__elf_bytes,
 	.default_precision = 0,
-	.modes = modes,
-	.mode_count = ARRAY_SIZE(modes),
-	.tables = tables,
-	.table_count = ARRAY_SIZE(tables),
+	COLLECTOR_MODES(modes),
+	COLLECTOR_TABLES(tables),
 };

@@ -30,18 +30,9 @@ static const unsigned short process_sums[] = {
 	offsetof(struct khist_process_value, errors),
 };
 
-static const struct pending_desc process_pending = {
-	.map = MAP(process_pending),
-	.hold_map = MAP(flush_hold),
-	.size = sizeof(struct khist_process_pending),
-	.in_use_offset = offsetof(struct khist_process_pending, tgid),
-	.in_use_size = sizeof(__u32),
-	.key_offset = offsetof(struct khist_process_pending, tgid),
-	.value_offset = offsetof(struct khist_process_pending, value),
-	.generation_offset = offsetof(struct khist_process_pending, generation),
-	.sum_offsets = process_sums,
-	.sum_count = ARRAY_SIZE(process_sums),
-};
+static const struct pending_desc process_pending =
+	PENDING_SLOTS(MAP(process_pending), MAP(flush_hold), struct khist_process_pending, tgid, tgid,
+		      value, process_sums);
 
 static const unsigned short process_weight[] = { offsetof(struct khist_process_value, syscalls) };
 
@@ -90,10 +81,7 @@ const struct collector syscalls_collector = {
 	.description = "system calls: counts, errors, latency, per process",
 	.elf_bytes = syscalls_bpf__elf_bytes,
 	.default_precision = 0,
-	.modes = modes,
-	.mode_count = ARRAY_SIZE(modes),
-	.histograms = histograms,
-	.histogram_count = ARRAY_SIZE(histograms),
-	.tables = tables,
-	.table_count = ARRAY_SIZE(tables),
+	COLLECTOR_MODES(modes),
+	COLLECTOR_HISTOGRAMS(histograms),
+	COLLECTOR_TABLES(tables),
 };

@@ -57,18 +57,9 @@ static const unsigned short file_sums[] = {
 	offsetof(struct khist_file_value, write_bytes),
 };
 
-static const struct pending_desc file_pending = {
-	.map = MAP(file_pending),
-	.hold_map = MAP(flush_hold),
-	.size = sizeof(struct khist_file_pending),
-	.in_use_offset = offsetof(struct khist_file_pending, file),
-	.in_use_size = sizeof(__u64),
-	.key_offset = offsetof(struct khist_file_pending, key),
-	.value_offset = offsetof(struct khist_file_pending, value),
-	.generation_offset = offsetof(struct khist_file_pending, generation),
-	.sum_offsets = file_sums,
-	.sum_count = ARRAY_SIZE(file_sums),
-};
+static const struct pending_desc file_pending =
+	PENDING_SLOTS(MAP(file_pending), MAP(flush_hold), struct khist_file_pending, file, key, value,
+		      file_sums);
 
 #define V(field) offsetof(struct khist_file_value, field)
 
@@ -116,10 +107,7 @@ const struct collector vfs_collector = {
 	.description = "vfs_read/vfs_write: latency, sizes, bytes, per-file table",
 	.elf_bytes = vfs_bpf__elf_bytes,
 	.default_precision = 2,
-	.modes = modes,
-	.mode_count = ARRAY_SIZE(modes),
-	.histograms = histograms,
-	.histogram_count = ARRAY_SIZE(histograms),
-	.tables = tables,
-	.table_count = ARRAY_SIZE(tables),
+	COLLECTOR_MODES(modes),
+	COLLECTOR_HISTOGRAMS(histograms),
+	COLLECTOR_TABLES(tables),
 };
