@@ -10,6 +10,7 @@
 #include <linux/fprobe.h>
 #include <linux/fs.h>
 #include <linux/minmax.h>
+#include <linux/module.h>
 #include <linux/cpumask.h>
 #include <linux/mutex.h>
 #include <linux/ptrace.h>
@@ -92,11 +93,20 @@ static struct khist_glue khist_glues[KHIST_GLUE_COUNT] = {
 	},
 };
 
+/*
+ * Called when an event gets its first consumer. BPF programs and perf hold
+ * a reference on the module, but an event enabled through tracefs, or by a
+ * trigger, does not: the registered probe holds one instead, so rmmod fails
+ * with EAGAIN ("in use") until the last consumer has gone, and a consumer
+ * arriving while the module is going away is refused.
+ */
 static int khist_glue_register(struct khist_glue *glue)
 {
 	struct fprobe *probe;
 	int err;
 
+	if (!try_module_get(THIS_MODULE))
+		return -ENODEV;
 	mutex_lock(&khist_glue_lock);
 	if (!glue->state.enabled) {
 		err = -EACCES;
@@ -127,6 +137,8 @@ static int khist_glue_register(struct khist_glue *glue)
 	pr_debug("probe on %s registered\n", glue->symbol);
 out:
 	mutex_unlock(&khist_glue_lock);
+	if (err)
+		module_put(THIS_MODULE);
 	return err;
 }
 
@@ -148,6 +160,7 @@ static void khist_glue_unregister(struct khist_glue *glue)
 		/* Handlers that started before the unregistration have returned. */
 		synchronize_rcu();
 		kfree(probe);
+		module_put(THIS_MODULE);
 	}
 }
 
@@ -212,7 +225,7 @@ u64 khist_glue_missed(enum khist_glue_id id)
 	return missed;
 }
 
-/* Consumers hold a module reference, so nothing is attached here: a safety net. */
+/* A registered probe holds a module reference, so none is left here: a safety net. */
 void khist_glue_exit(void)
 {
 	for (int id = 0; id < KHIST_GLUE_COUNT; id++) {

@@ -18,6 +18,7 @@
 
 #include "khist.h"
 #include <khist_file_kind.h>
+#include <khist_kfuncs.h>
 
 /* The shared classification must agree with the kernel's own constants. */
 static_assert(KHIST_S_IFMT == S_IFMT && KHIST_S_IFREG == S_IFREG && KHIST_S_IFSOCK == S_IFSOCK &&
@@ -182,22 +183,66 @@ __bpf_kfunc int khist_stats_map_unbind(void)
 
 __bpf_kfunc_end_defs();
 
-/* Callable from tracing programs (tp_btf, fentry, fexit) and SYSCALL programs. */
+/*
+ * Callable from tracing programs (tp_btf, fentry, fexit) and SYSCALL
+ * programs; file arguments must be trusted (KF_TRUSTED_ARGS), so a pointer
+ * walked from another one, which may be stale, is refused at load.
+ */
 BTF_KFUNCS_START(khist_tracing_kfunc_ids)
-BTF_ID_FLAGS(func, khist_file_kind)
-BTF_ID_FLAGS(func, khist_file_path)
+BTF_ID_FLAGS(func, khist_file_kind, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, khist_file_path, KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, khist_stat_add)
 BTF_KFUNCS_END(khist_tracing_kfunc_ids)
+
+/*
+ * d_path() may spin on rename_lock or mount_lock, or wait for fs->lock: from
+ * a program attached inside one of their write sections, or in interrupt
+ * context, it could deadlock. Like bpf_d_path's allowlist upstream, the
+ * path is only for the attach points known to run in plain process context
+ * with no such lock held: khist's own events and vfs_read/vfs_write.
+ */
+BTF_ID_LIST(khist_path_kfunc_id)
+BTF_ID(func, khist_file_path)
+
+static const char *const khist_path_attach_points[] = {
+	"khist_vfs_read", "khist_vfs_write",	/* tp_btf, the glue events */
+	"vfs_read", "vfs_write",		/* fentry, fexit */
+};
+
+static int khist_tracing_filter(const struct bpf_prog *prog, u32 kfunc_id)
+{
+	const char *target = prog->aux->attach_func_name;
+
+	if (kfunc_id != khist_path_kfunc_id[0])
+		return 0;
+	switch (prog->expected_attach_type) {
+	case BPF_TRACE_RAW_TP:
+	case BPF_TRACE_FENTRY:
+	case BPF_TRACE_FEXIT:
+		break;
+	default:
+		return -EACCES;
+	}
+	for (int i = 0; target && i < ARRAY_SIZE(khist_path_attach_points); i++) {
+		/* The glue events only as tp_btf, vfs_read/vfs_write only as fentry/fexit. */
+		if ((i < 2) != (prog->expected_attach_type == BPF_TRACE_RAW_TP))
+			continue;
+		if (!strcmp(target, khist_path_attach_points[i]))
+			return 0;
+	}
+	return -EACCES;
+}
 
 static const struct btf_kfunc_id_set khist_tracing_kfunc_set = {
 	.owner = THIS_MODULE,
 	.set = &khist_tracing_kfunc_ids,
+	.filter = khist_tracing_filter,
 };
 
 /* Binding takes a mutex: sleepable SYSCALL programs only (BPF_PROG_RUN). */
 BTF_KFUNCS_START(khist_syscall_kfunc_ids)
-BTF_ID_FLAGS(func, khist_file_kind)
-BTF_ID_FLAGS(func, khist_file_path)
+BTF_ID_FLAGS(func, khist_file_kind, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, khist_file_path, KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, khist_stat_add)
 BTF_ID_FLAGS(func, khist_stats_map_bind, KF_SLEEPABLE)
 BTF_ID_FLAGS(func, khist_stats_map_unbind, KF_SLEEPABLE)
