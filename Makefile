@@ -37,7 +37,7 @@ AGENT_BINS	:= $(OUT)/khist $(OUT)/khistd
 .DEFAULT_GOAL := all
 .SECONDARY:
 .PHONY: all deps build bpf agent agent-lib kmod selftests check run clean help install \
-	sanitize-check bench bench-build
+	sanitize-check bench bench-build debug-kernel
 
 PREFIX		?= /usr/local
 SBINDIR		?= $(PREFIX)/sbin
@@ -129,9 +129,13 @@ $(OUT)/selftests/khist-faults: $(KHIST_SRCS) agent/loader.c $(wildcard agent/*.h
 	$(CC) $(USER_CFLAGS) -DKHIST_FAULT_INJECTION $(KHIST_SRCS) agent/loader.c -o $@ $(AGENT_LIB) \
 		$(USER_LDLIBS)
 
+# make check also boots the debug kernel (KASAN, lockdep, kmemleak), built
+# from Debian's linux-source-6.12 into /var/cache/khist the first time.
+CHECK_FLAVOURS	?= cloud rt debug
 check: deps
-	@$(MAKE) --no-print-directory build
-	@scripts/check.sh
+	@if echo " $(CHECK_FLAVOURS) " | grep -q ' debug '; then scripts/kernel/debug-kernel.sh build >/dev/null; fi
+	@$(MAKE) --no-print-directory build FLAVOURS="$(CHECK_FLAVOURS)"
+	@FLAVOURS="$(CHECK_FLAVOURS)" scripts/check.sh
 
 # The agent and the host selftests again, built with AddressSanitizer and
 # UBSan; any report (written under sanitize/reports) fails the target.
@@ -179,6 +183,9 @@ bench: deps
 	@scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory build bench-build
 	bench/bench.sh
+
+debug-kernel: deps
+	scripts/kernel/debug-kernel.sh build
 
 # The main job: khistd in the foreground with its embedded defaults.
 run: deps

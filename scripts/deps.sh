@@ -15,6 +15,8 @@ base_packages=(
 	libmicrohttpd-dev libsystemd-dev libinih-dev libjson-c-dev
 	busybox-static cpio kmod curl jq file util-linux
 	prometheus systemd
+	# The debug test kernel (scripts/kernel/debug-kernel.sh), from source.
+	linux-source-6.12 flex bison bc libssl-dev xz-utils
 )
 # Packages that bookworm only has in bookworm-backports (new enough for CO-RE,
 # kfunc __map arguments and the 6.12 test kernel).

@@ -4,8 +4,9 @@
 #
 #   scripts/vmtest.sh [-f FLAVOUR] [-t SECONDS] [-m MEM] [-i] [-- COMMAND...]
 #
-#   -f FLAVOUR   kernel flavour: cloud (default) or rt
-#   -t SECONDS   whole-run timeout (default 900, env VMTEST_TIMEOUT)
+#   -f FLAVOUR   kernel flavour: cloud (default), rt, or debug (KASAN, lockdep,
+#                kmemleak: scripts/kernel/debug-kernel.sh; 2G by default)
+#   -t SECONDS   whole-run timeout (default 900, debug 2700; env VMTEST_TIMEOUT)
 #   -m MEM       guest memory (default 1G)
 #   -i           interactive shell instead of a command
 #   COMMAND      run inside the VM from /khist (the build tree is at
@@ -18,8 +19,8 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 flavour=cloud
-timeout_s=${VMTEST_TIMEOUT:-900}
-memory=1G
+timeout_s=${VMTEST_TIMEOUT:-}
+memory=
 interactive=0
 
 usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -34,7 +35,11 @@ while getopts "f:t:m:ih" opt; do
 done
 shift $((OPTIND - 1))
 [ "${1:-}" = "--" ] && shift
-case $timeout_s in ''|*[!0-9]*) echo "vmtest: -t takes seconds, got '$timeout_s'" >&2; exit 2 ;; esac
+# KASAN and lockdep slow everything down under emulation.
+[ -n "$timeout_s" ] || { [ "$flavour" = debug ] && timeout_s=2700 || timeout_s=900; }
+case $timeout_s in *[!0-9]*) echo "vmtest: -t takes seconds, got '$timeout_s'" >&2; exit 2 ;; esac
+# KASAN's shadow and kmemleak's object pool want room.
+[ -n "$memory" ] || { [ "$flavour" = debug ] && memory=2G || memory=1G; }
 
 release=$("$top/scripts/kernel.sh" release "$flavour")
 image=$("$top/scripts/kernel.sh" image "$flavour")
@@ -108,6 +113,8 @@ mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 ip link set lo up
+# Leaks are counted from here on (a debug kernel has kmemleak).
+[ -w /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
 echo "KHIST-VM: booted $(uname -r)"
 cd /khist
 if [ -f /khist/vm-interactive ]; then
@@ -116,6 +123,15 @@ if [ -f /khist/vm-interactive ]; then
 else
 	sh /khist/vm-command
 	rc=$?
+fi
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	# Two scans: an object must look unreferenced twice to be reported.
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 5
+	echo scan > /sys/kernel/debug/kmemleak
+	echo KHIST-VM-KMEMLEAK-BEGIN
+	cat /sys/kernel/debug/kmemleak
+	echo KHIST-VM-KMEMLEAK-END
 fi
 echo KHIST-VM-DMESG-BEGIN
 dmesg
@@ -141,13 +157,13 @@ if [ $interactive -eq 1 ]; then
 else
 	# The kernel log dump at the end goes to the log file only.
 	timeout "$timeout_s" "${qemu[@]}" < /dev/null | tee "$log" |
-		awk '{sub(/\r$/, "")} /^KHIST-VM-DMESG-BEGIN/ {skip = 1} !skip {print; fflush()} /^KHIST-VM-DMESG-END/ {skip = 0}' ||
+		awk '{sub(/\r$/, "")} /^KHIST-VM-(DMESG|KMEMLEAK)-BEGIN/ {skip = 1} !skip {print; fflush()} /^KHIST-VM-(DMESG|KMEMLEAK)-END/ {skip = 0}' ||
 		status=$?
 fi
 
-bad='WARNING:|BUG:|Oops|refcount|lockdep|KASAN|UBSAN|Kernel panic|general protection fault|Call Trace:|possible circular locking|possible recursive locking|blocked for more than|rcu_.*detected stall'
-# Kernel lines: the dumped kernel log and timestamped console lines.
-offending=$(awk '/^KHIST-VM-DMESG-BEGIN/ {k = 1; next} /^KHIST-VM-DMESG-END/ {k = 0}
+bad='WARNING:|BUG:|Oops|refcount|lockdep is turned off|inconsistent lock state|suspicious RCU usage|bad unlock balance|lock held when returning|KASAN|UBSAN|Kernel panic|general protection fault|Call Trace:|possible circular locking|possible recursive locking|blocked for more than|rcu_.*detected stall|suspected memory leak|unreferenced object'
+# Kernel lines: the dumped kernel log, kmemleak's report and timestamped console lines.
+offending=$(awk '/^KHIST-VM-(DMESG|KMEMLEAK)-BEGIN/ {k = 1; next} /^KHIST-VM-(DMESG|KMEMLEAK)-END/ {k = 0}
 	k || /^\[ *[0-9]+\.[0-9]+\]/' "$log" | grep -E "$bad" || true)
 
 exit_line=$(grep -a '^KHIST-VM-EXIT: ' "$log" | tail -n 1 || true)

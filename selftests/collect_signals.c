@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "collector_util.h"
@@ -36,8 +37,14 @@ static bool child_dies_of(const char *comm, void (*body)(void), int sig)
 
 		prctl(PR_SET_NAME, comm);
 		setrlimit(RLIMIT_CORE, &no_core);
-		/* The kernel's default action, not a sanitizer's handler. */
-		signal(sig, SIG_DFL);
+		/*
+		 * The kernel's default action, not a sanitizer's handler (ASan
+		 * ignores signal() for SIGSEGV: the system call it is).
+		 */
+		struct { void *handler; unsigned long flags; void *restorer; __u64 mask; }
+			default_action = { SIG_DFL, 0, NULL, 0 };
+
+		syscall(SYS_rt_sigaction, sig, &default_action, NULL, sizeof(__u64));
 		body();
 		_exit(0);
 	}
@@ -47,9 +54,10 @@ static bool child_dies_of(const char *comm, void (*body)(void), int sig)
 
 static void segfault(void)
 {
-	volatile int *nowhere = (volatile int *)(uintptr_t)getenv("KHIST_NO_SUCH_VARIABLE");
+	/* Unmapped, and not NULL (UBSan would stop a NULL store itself). */
+	volatile int *nowhere = (volatile int *)((uintptr_t)getenv("KHIST_NO_SUCH_VARIABLE") + 64);
 
-	*nowhere = 1;	/* NULL: the kernel raises SIGSEGV */
+	*nowhere = 1;	/* the kernel raises SIGSEGV */
 }
 
 static void write_to_closed_pipe(void)

@@ -380,7 +380,7 @@ static void test_map_binds(void)
 		BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH,
 	};
 	static const __u32 key_sizes[] = { 4, 8 }, value_sizes[] = { 4, 8, 16 };
-	static const __u32 entries[] = { 1, KHIST_STAT_COUNT - 1, KHIST_STAT_COUNT, 1000 };
+	static const __u32 entries[] = { KHIST_STAT_COUNT - 1, KHIST_STAT_COUNT, 1000 };
 	static const __u32 flags[] = { 0, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_F_MMAPABLE };
 	unsigned long tried = 0, bound = 0, skipped = 0;
 	bool ok = true;
@@ -396,9 +396,16 @@ static void test_map_binds(void)
 		struct kmod_fuzz_bpf *skel;
 		int err, result;
 
-		/* Arrays have 4-byte keys; mmap is for arrays; a frozen map needs no write flag. */
-		if ((shape.type == BPF_MAP_TYPE_ARRAY || shape.type == BPF_MAP_TYPE_PERCPU_ARRAY) &&
-		    shape.key_size != 4)
+		bool array = shape.type == BPF_MAP_TYPE_ARRAY ||
+			     shape.type == BPF_MAP_TYPE_PERCPU_ARRAY;
+
+		/*
+		 * Arrays have 4-byte keys and mmap is for arrays; a hash is refused
+		 * for its type alone, so one key and value size is enough for it
+		 * (each shape is a program load: slow under KASAN).
+		 */
+		if ((array && shape.key_size != 4) ||
+		    (!array && (shape.key_size != 4 || shape.value_size != 8)))
 			continue;
 		if (shape.flags == BPF_F_MMAPABLE && shape.type != BPF_MAP_TYPE_ARRAY)
 			continue;
@@ -438,7 +445,7 @@ static void test_map_binds(void)
 	}
 	ktap_print_msg("map shapes: %lu bound or refused as documented (%lu bound), %lu the kernel "
 		       "refused to create", tried, bound, skipped);
-	ktap_test_result(ok && bound > 0 && tried > 100, "map_binds_of_every_shape");
+	ktap_test_result(ok && bound > 0 && tried > 50, "map_binds_of_every_shape");
 }
 
 int main(int argc, char **argv)

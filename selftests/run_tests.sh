@@ -5,7 +5,8 @@
 # Usage: run_tests.sh [PROGRAM...]   (default: every program in tests.list)
 # Environment: KHIST_BUILD (the build directory holding this selftests/ and
 # the binaries; default: the parent of this script's directory),
-# KHIST_TEST_TIMEOUT (seconds per program, default 300).
+# KHIST_TEST_TIMEOUT (seconds per program, default 300; a program named in
+# the file timeouts beside this script gets the seconds given there).
 dir=$(cd "$(dirname "$0")" && pwd)
 : "${KHIST_BUILD:=$(cd "$dir/.." && pwd)}"
 export KHIST_BUILD
@@ -24,7 +25,8 @@ echo "1..$count"
 for test in $tests; do
 	index=$((index + 1))
 	echo "# selftests: khist: $test"
-	timeout "$timeout_s" "$dir/$test" > "$log" 2>&1
+	limit=$(awk -v name="$test" '$1 == name { print $2 }' "$dir/timeouts" 2>/dev/null)
+	timeout "${limit:-$timeout_s}" "$dir/$test" > "$log" 2>&1
 	rc=$?
 	sed 's/^/# /' "$log"
 	totals=$(grep '^# Totals:' "$log" | tail -n 1)
@@ -45,7 +47,7 @@ for test in $tests; do
 	case $rc in
 	0) echo "ok $index selftests: khist: $test" ;;
 	4) echo "ok $index selftests: khist: $test # SKIP" ;;
-	124) echo "not ok $index selftests: khist: $test # TIMEOUT ${timeout_s}s" ;;
+	124) echo "not ok $index selftests: khist: $test # TIMEOUT ${limit:-$timeout_s}s" ;;
 	*) echo "not ok $index selftests: khist: $test # exit=$rc" ;;
 	esac
 done
