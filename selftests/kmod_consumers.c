@@ -25,6 +25,7 @@
 #define TRACING		"/sys/kernel/tracing"
 #define READ_EVENT	TRACING "/events/khist/khist_vfs_read"
 #define RACE_CYCLES	30
+#define LOAD_CYCLES	50
 
 static bool write_file(const char *path, const char *text)
 {
@@ -217,6 +218,7 @@ static void test_race(void)
 		disable_event();
 		err = kmod_unload();
 		EXPECT(ok, err == 0, "final rmmod: %s", strerror(-err));
+		unloaded += err == 0;
 	}
 	EXPECT(ok, !vfs_traced(), "vfs_read still traced after the race");
 	EXPECT(ok, access(TRACING "/events/khist", F_OK) && errno == ENOENT,
@@ -227,6 +229,70 @@ static void test_race(void)
 	ktap_print_msg("%d cycles: %u loads, %u unloads, %u rmmods refused while a consumer was on",
 		       RACE_CYCLES, loaded, unloaded, refused);
 	ktap_test_result(ok, "insmod_rmmod_race_with_tracefs_consumers");
+}
+
+static atomic_bool loading;
+
+/* Reads and writes a file all the time, while the module comes and goes. */
+static void *read_write_load(void *arg)
+{
+	char buf[64] = "khist";
+	int fd = open("/tmp/khist-consumers-load", O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	(void)arg;
+	while (fd >= 0 && atomic_load(&loading)) {
+		if (pwrite(fd, buf, sizeof(buf), 0) < 0 || pread(fd, buf, sizeof(buf), 0) < 0)
+			break;
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink("/tmp/khist-consumers-load");
+	return NULL;
+}
+
+/*
+ * LOAD_CYCLES times, under a read/write load: insmod, one kind of consumer
+ * (in turn) attached, used and detached, rmmod.
+ */
+static void test_cycles_under_load(void)
+{
+	static const struct {
+		bool (*attach)(void);
+		void (*detach)(void);
+	} kinds[] = {
+		{ enable_event, disable_event }, { add_trigger, remove_trigger },
+		{ open_perf, close_perf }, { attach_bpf, detach_bpf }, { attach_bpf, detach_bpf },
+	};
+	unsigned int cycles = 0;
+	pthread_t thread;
+	bool ok = true;
+	int err;
+
+	atomic_store(&loading, true);
+	if (pthread_create(&thread, NULL, read_write_load, NULL))
+		ktap_exit_fail("pthread_create");
+	trigger = "stacktrace";
+	for (int cycle = 0; ok && cycle < LOAD_CYCLES; cycle++) {
+		unsigned int kind = cycle % (sizeof(kinds) / sizeof(kinds[0]));
+
+		which_program = kind == 3 ? tp_btf_program : raw_tp_program;
+		err = kmod_load(NULL);
+		EXPECT(ok, err == 0, "cycle %d: insmod: %s", cycle, strerror(-err));
+		EXPECT(ok, err || kinds[kind].attach(), "cycle %d: consumer %u: %s", cycle, kind,
+		       strerror(errno));
+		read_some();
+		kinds[kind].detach();
+		err = kmod_unload();
+		EXPECT(ok, err == 0, "cycle %d: rmmod: %s", cycle, strerror(-err));
+		cycles += ok;
+	}
+	atomic_store(&loading, false);
+	pthread_join(thread, NULL);
+	EXPECT(ok, !vfs_traced(), "vfs_read still traced after the cycles");
+	EXPECT(ok, access(TRACING "/events/khist", F_OK) && errno == ENOENT,
+	       "events/khist left after the cycles");
+	ktap_print_msg("%u insmod/rmmod cycles under a read/write load", cycles);
+	ktap_test_result(ok, "%d_cycles_under_load_with_every_consumer", LOAD_CYCLES);
 }
 
 /* Loads one program of kmod_kfunc_refused alone: true when the verifier refused it as expected. */
@@ -293,7 +359,7 @@ int main(void)
 	ktap_print_header();
 	if (why)
 		ktap_exit_skip("%s", why);
-	ktap_set_plan(9);
+	ktap_set_plan(10);
 	if (tracefs_ensure_mounted())
 		ktap_exit_fail("cannot mount tracefs");
 	if (kmod_loaded() && kmod_unload())
@@ -319,6 +385,7 @@ int main(void)
 	which_program = raw_tp_program;
 	check_consumer("bpf_raw_tp", attach_bpf, detach_bpf);
 	test_race();
+	test_cycles_under_load();
 	test_kfunc_restrictions();
 	ktap_finished();
 }
