@@ -432,12 +432,6 @@ int cli_list(int argc, char **argv)
 	options.only_collector = "";
 	if (snapshot_take(&snapshot, &options, &error))
 		return cli_runtime_error("list", error.code, error.text);
-	for (unsigned int i = 0; i < collector_count; i++) {
-		char path[PATH_MAX];
-
-		snprintf(path, sizeof(path), "%s/%s/meta", pin_root, collectors[i]->name);
-		snapshot.collectors[i].loaded = access(path, F_OK) == 0;
-	}
 	if (json) {
 		cli_print_json(list_json(&snapshot));
 		snapshot_free(&snapshot);

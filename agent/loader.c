@@ -539,7 +539,7 @@ static int try_mode(const struct collector *collector, const struct collector_mo
 int loader_load(const struct collector *collector, const struct loader_options *options,
 		enum khist_attach_mode *mode_out)
 {
-	char dir[PATH_MAX], staging[PATH_MAX], tried[LOADER_ERROR_SIZE] = "";
+	char dir[PATH_MAX], links[PATH_MAX], staging[PATH_MAX], tried[LOADER_ERROR_SIZE] = "";
 	unsigned int precision = options->precision >= 0 ? (unsigned int)options->precision :
 				 collector->default_precision;
 	const struct collector_mode *chosen = NULL;
@@ -599,8 +599,8 @@ int loader_load(const struct collector *collector, const struct loader_options *
 		return fail(err, "%s: no attach mode worked: %s", collector->name, tried);
 
 	*mode_out = chosen->mode;
-	path_format(staging, sizeof(staging), "%s/links", dir);
-	first_load = access(staging, F_OK) != 0;
+	path_format(links, sizeof(links), "%s/links", dir);
+	first_load = access(links, F_OK) != 0;
 	err = pin_maps(attempt.obj, dir, options);
 	if (!err)
 		err = pin_links(attempt.links, attempt.progs, attempt.link_count, dir, options,
@@ -616,8 +616,7 @@ int loader_load(const struct collector *collector, const struct loader_options *
 	attempt_destroy(&attempt);
 	/* A first load that failed leaves nothing behind; a reload leaves the old collector. */
 	if (err && first_load) {
-		path_format(staging, sizeof(staging), "%s/links", dir);
-		remove_dir(staging);
+		remove_dir(links);
 		remove_dir(dir);
 	}
 	return err;

@@ -206,20 +206,24 @@ static __u64 monotonic_ns(void)
  * the pin (a group member with a read-only pin) still reads correctly, by
  * retrying until no slot moved during its read.
  */
-static void hold_slots(const char *pin_root, const char *collector, const char *hold_map)
+static int open_hold(const char *pin_root, const char *collector, const char *hold_map)
 {
 	char path[PATH_MAX];
-	__u64 until = monotonic_ns() + KHIST_FLUSH_HOLD_NS, current = 0;
-	__u32 zero = 0;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s/%s", pin_root, collector, hold_map);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
+	return bpf_obj_get(path);
+}
+
+static void hold_slots(int hold_fd)
+{
+	__u64 until = monotonic_ns() + KHIST_FLUSH_HOLD_NS, current = 0;
+	__u32 zero = 0;
+
+	if (hold_fd < 0)
 		return;
-	if (bpf_map_lookup_elem(fd, &zero, &current) || current < until - KHIST_FLUSH_HOLD_NS / 2)
-		bpf_map_update_elem(fd, &zero, &until, BPF_ANY);
-	close(fd);
+	if (bpf_map_lookup_elem(hold_fd, &zero, &current) ||
+	    current < until - KHIST_FLUSH_HOLD_NS / 2)
+		bpf_map_update_elem(hold_fd, &zero, &until, BPF_ANY);
 }
 
 static __u32 slot_generation(const struct pending_desc *pending, const struct raw_rows *raw,
@@ -317,7 +321,7 @@ int reader_rows_pending(const char *pin_root, const char *collector, const char 
 {
 	struct bpf_map_info table_info, slots_info;
 	struct raw_rows before = {}, after = {};
-	int table_fd, slots_fd, err = 0;
+	int table_fd, slots_fd, hold_fd, err = 0;
 	unsigned int attempt;
 
 	memset(rows, 0, sizeof(*rows));
@@ -336,8 +340,10 @@ int reader_rows_pending(const char *pin_root, const char *collector, const char 
 		     table_info.value_size + pending->value_offset > pending->size ||
 		     slots_info.value_size != pending->size))
 		err = -EPROTO;
+	/* Writable only for readers that may write the pins: others rely on the retries. */
+	hold_fd = open_hold(pin_root, collector, pending->hold_map);
 	for (attempt = 1; !err && attempt <= PENDING_ATTEMPTS; attempt++) {
-		hold_slots(pin_root, collector, pending->hold_map);
+		hold_slots(hold_fd);
 		err = read_raw(slots_fd, &slots_info, &before);
 		if (!err)
 			err = rows_from_fd(table_fd, rows);
@@ -355,6 +361,8 @@ int reader_rows_pending(const char *pin_root, const char *collector, const char 
 	}
 	raw_free(&before);
 	raw_free(&after);
+	if (hold_fd >= 0)
+		close(hold_fd);
 	close(table_fd);
 	close(slots_fd);
 	if (err) {

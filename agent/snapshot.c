@@ -13,6 +13,7 @@
 #include <khist_hist.h>
 
 #include "kmod_stats.h"
+#include "loader.h"
 #include "reader.h"
 #include "snapshot.h"
 
@@ -438,17 +439,13 @@ static void take_collector(struct snapshot *snapshot, const struct snapshot_opti
 			   struct snapshot_collector *state)
 {
 	const struct collector *collector = state->collector;
-	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/%s/meta", options->pin_root, collector->name);
-	/* Unreachable (EACCES) is not "not loaded": the error says why. */
-	state->loaded = access(path, F_OK) == 0 || (errno != ENOENT && errno != ENOTDIR);
-	if (!state->loaded)
-		return;
-	if (reader_meta(options->pin_root, collector->name, &state->meta, &state->error))
+	if (!state->loaded ||
+	    reader_meta(options->pin_root, collector->name, &state->meta, &state->error))
 		return;
 	if (state->meta.precision > KHIST_HIST_MAX_PRECISION) {
-		error_fail(&state->error, -EPROTO, "%s: precision %u", path, state->meta.precision);
+		error_fail(&state->error, -EPROTO, "%s/%s/meta: precision %u", options->pin_root,
+			   collector->name, state->meta.precision);
 		return;
 	}
 	if (options->self) {
@@ -662,6 +659,8 @@ int snapshot_take(struct snapshot *snapshot, const struct snapshot_options *opti
 	}
 	for (unsigned int i = 0; i < collector_count; i++) {
 		snapshot->collectors[i].collector = collectors[i];
+		/* Whether each is loaded is known even for those not read. */
+		snapshot->collectors[i].loaded = loader_is_loaded(options->pin_root, collectors[i]);
 		if (options->only_collector && strcmp(options->only_collector, collectors[i]->name))
 			continue;
 		take_collector(snapshot, options, &snapshot->collectors[i]);

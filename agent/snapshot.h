@@ -62,7 +62,7 @@ struct snapshot_fill {
 
 struct snapshot_collector {
 	const struct collector *collector;
-	bool loaded;
+	bool loaded;			/* known for every collector, read or not */
 	struct error_context error;	/* loaded but unreadable: why */
 	struct khist_meta meta;
 	struct snapshot_program *programs;
