@@ -214,16 +214,32 @@ static int open_hold(const char *pin_root, const char *collector, const char *ho
 	return bpf_obj_get(path);
 }
 
-static void hold_slots(int hold_fd)
+static void hold_slots(int hold_fd, __u64 span_ns)
 {
-	__u64 until = monotonic_ns() + KHIST_FLUSH_HOLD_NS, current = 0;
+	__u64 until = monotonic_ns() + span_ns, current = 0;
 	__u32 zero = 0;
 
 	if (hold_fd < 0)
 		return;
-	if (bpf_map_lookup_elem(hold_fd, &zero, &current) ||
-	    current < until - KHIST_FLUSH_HOLD_NS / 2)
+	if (bpf_map_lookup_elem(hold_fd, &zero, &current) || current < until - span_ns / 2)
 		bpf_map_update_elem(hold_fd, &zero, &until, BPF_ANY);
+}
+
+/*
+ * A hold must outlast the read it covers, or slots move while it runs and
+ * the read starts over: on a loaded machine a big table takes longer to
+ * read than KHIST_FLUSH_HOLD_NS. Each retry holds for a few times what the
+ * last attempt took, up to a bound that keeps the slots useful.
+ */
+#define HOLD_MAX_NS	(2000 * 1000 * 1000ULL)
+
+static __u64 next_hold(__u64 attempt_ns)
+{
+	__u64 span = 4 * attempt_ns;
+
+	if (span < KHIST_FLUSH_HOLD_NS)
+		span = KHIST_FLUSH_HOLD_NS;
+	return span < HOLD_MAX_NS ? span : HOLD_MAX_NS;
 }
 
 static __u32 slot_generation(const struct pending_desc *pending, const struct raw_rows *raw,
@@ -322,6 +338,7 @@ int reader_rows_pending(const char *pin_root, const char *collector, const char 
 	struct bpf_map_info table_info, slots_info;
 	struct raw_rows before = {}, after = {};
 	int table_fd, slots_fd, hold_fd, err = 0;
+	__u64 hold_ns = KHIST_FLUSH_HOLD_NS;
 	unsigned int attempt;
 
 	memset(rows, 0, sizeof(*rows));
@@ -343,7 +360,9 @@ int reader_rows_pending(const char *pin_root, const char *collector, const char 
 	/* Writable only for readers that may write the pins: others rely on the retries. */
 	hold_fd = open_hold(pin_root, collector, pending->hold_map);
 	for (attempt = 1; !err && attempt <= PENDING_ATTEMPTS; attempt++) {
-		hold_slots(hold_fd);
+		__u64 started = monotonic_ns();
+
+		hold_slots(hold_fd, hold_ns);
 		err = read_raw(slots_fd, &slots_info, &before);
 		if (!err)
 			err = rows_from_fd(table_fd, rows);
@@ -358,6 +377,7 @@ int reader_rows_pending(const char *pin_root, const char *collector, const char 
 		raw_free(&before);
 		raw_free(&after);
 		reader_rows_free(rows);
+		hold_ns = next_hold(monotonic_ns() - started);
 	}
 	raw_free(&before);
 	raw_free(&after);

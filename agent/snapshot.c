@@ -559,6 +559,16 @@ static void take_self(struct snapshot *snapshot, const struct snapshot_options *
 			}
 		}
 	}
+	family = self_family(snapshot, "khist_table_read_attempts", METRIC_GAUGE,
+			     "Reads this scrape took to see a table and its pending slots at one "
+			     "instant (1 on a quiet machine)", collector_count);
+	for (unsigned int i = 0; family && i < collector_count; i++) {
+		struct snapshot_collector *state = &snapshot->collectors[i];
+
+		if (state->read_attempts)
+			add_value(family, collector_label(snapshot, state->collector), 1,
+				  state->read_attempts);
+	}
 	family = self_family(snapshot, "khist_map_update_failures", METRIC_COUNTER,
 			     "Map updates the collectors could not make (full table, no memory)",
 			     collector_count);

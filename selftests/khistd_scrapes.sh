@@ -78,7 +78,7 @@ for s in $(seq $SPAWNERS); do spawn & spawners+=($!); done
 scraper() {
 	mkdir -p "$work/s$1"
 	for n in $(seq -w "$SCRAPES"); do
-		curl -s --max-time 10 -o "$work/s$1/$n" "http://127.0.0.1:$port/metrics" || echo "$n" >> "$work/s$1/failed"
+		curl -sS --max-time 10 -o "$work/s$1/$n" "http://127.0.0.1:$port/metrics" 2>>"$work/s$1/curl" || echo "$n exit $?" >> "$work/s$1/failed"
 	done
 }
 pids=()
@@ -91,12 +91,21 @@ wait
 complete() {
 	local bad=0
 	for k in $(seq "$SCRAPERS"); do
-		[ -e "$work/s$k/failed" ] && { echo "scraper $k: failed requests $(cat "$work/s$k/failed" | wc -l)"; bad=1; }
+		[ -e "$work/s$k/failed" ] && {
+			echo "scraper $k: failed requests: $(paste -sd, "$work/s$k/failed")"
+			cat "$work/s$k/curl" 2>/dev/null
+			bad=1
+		}
 		for f in "$work/s$k"/[0-9]*; do
 			tail -n 1 "$f" | grep -q '^khist_scrape_duration_seconds [0-9.]*$' ||
 				{ echo "incomplete: $f"; bad=1; }
 		done
 	done
+	cat "$work"/s*/[0-9]* | awk '/^khist_scrape_duration_seconds / { n++; t += $2; if ($2 > m) m = $2 }
+		END { if (n) printf "scrape duration: mean %.3f s, max %.3f s\n", t / n, m }'
+	cat "$work"/s*/[0-9]* | awk '/^khist_table_read_attempts/ { n[$2]++ }
+		END { for (a in n) printf "%s: %d\n", a, n[a] > "/dev/stderr" }' 2>&1 |
+		sort -n | paste -sd, | sed 's/^/table read attempts per scrape (attempts: scrapes) /'
 	echo "$SCRAPERS scrapers x $SCRAPES scrapes while $(awk '{ n += $1 } END { print n }' "$work/spawned") processes came and went"
 	[ "$(awk '{ n += $1 } END { print n }' "$work/spawned")" -ge 40 ] || { echo "too few processes"; bad=1; }
 	return $bad
