@@ -27,11 +27,11 @@ BPF_SKELS	:= $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.skel.h,$(BPF_SRCS))
 # Collectors: one descriptor each in agent/collectors/ (with its bpf/NAME.bpf.c).
 COLLECTOR_SRCS	:= $(sort $(wildcard agent/collectors/*.c))
 COLLECTOR_NAMES	:= $(patsubst agent/collectors/%.c,%,$(COLLECTOR_SRCS))
-AGENT_LIB_SRCS	:= agent/bpffs.c agent/error.c agent/kmod_client.c agent/collector.c \
+AGENT_LIB_SRCS	:= agent/bpffs.c agent/buckets.c agent/error.c agent/kmod_client.c agent/collector.c \
 		   agent/loader.c agent/reader.c agent/snapshot.c agent/text.c agent/json.c \
-		   agent/kmod_stats.c agent/config.c agent/prometheus.c agent/http.c \
-		   $(COLLECTOR_SRCS)
-KHIST_SRCS	:= agent/cli.c agent/cli_show.c agent/cli_kmod.c
+		   agent/kmod_stats.c agent/config.c agent/prometheus.c agent/protobuf.c \
+		   agent/http.c agent/memory.c $(COLLECTOR_SRCS)
+KHIST_SRCS	:= agent/cli.c agent/cli_show.c agent/cli_kmod.c agent/cli_memory.c
 AGENT_BINS	:= $(OUT)/khist $(OUT)/khistd
 
 .DEFAULT_GOAL := all
@@ -80,13 +80,22 @@ $(OUT)/agent/collector_list.h: Makefile $(COLLECTOR_SRCS)
 	  echo '#endif'; } > $@.tmp
 	mv $@.tmp $@
 
-AGENT_GENERATED	:= $(OUT)/agent/syscall_names.h $(OUT)/agent/collector_list.h
+# The client data model's messages, from agent/metrics.proto (protobuf-c).
+$(OUT)/agent/metrics.pb-c.c $(OUT)/agent/metrics.pb-c.h &: agent/metrics.proto
+	@mkdir -p $(@D)
+	$(PROTOC_C) --c_out=$(OUT)/agent --proto_path=agent $<
+
+$(OUT)/agent/metrics.pb-c.o: $(OUT)/agent/metrics.pb-c.c
+	$(CC) $(filter-out -Wextra,$(USER_CFLAGS)) -c $< -o $@
+
+AGENT_GENERATED	:= $(OUT)/agent/syscall_names.h $(OUT)/agent/collector_list.h \
+		   $(OUT)/agent/metrics.pb-c.h
 
 $(OUT)/agent/%.o: agent/%.c $(wildcard agent/*.h include/*.h include/uapi/*.h) $(AGENT_GENERATED) $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(AGENT_LIB): $(patsubst agent/%.c,$(OUT)/agent/%.o,$(AGENT_LIB_SRCS))
+$(AGENT_LIB): $(patsubst agent/%.c,$(OUT)/agent/%.o,$(AGENT_LIB_SRCS)) $(OUT)/agent/metrics.pb-c.o
 	$(AR) rcs $@ $^
 
 $(OUT)/vmlinux.h:

@@ -18,6 +18,7 @@
 #include <khist_hist.h>
 
 #include "cli.h"
+#include "buckets.h"
 #include "collector.h"
 #include "json.h"
 #include "loader.h"
@@ -28,7 +29,10 @@ static const char usage_text[] =
 "\n"
 "Collectors (pinned under --pin-root, default " LOADER_DEFAULT_PIN_ROOT "):\n"
 "  load [COLLECTOR...]    load and pin collectors (default: all)\n"
-"      --precision K      bucket precision 0..5 (0 = BCC's log2 buckets)\n"
+"      --layout LAYOUT    bucket layout: exponential (default; native histogram\n"
+"                         buckets), log-linear, or log2 (BCC's)\n"
+"      --precision P      0..5: the schema of exponential buckets (default 3, buckets\n"
+"                         at most 9 % wide), or k of log-linear ones (default 2)\n"
 "      --mode MODE        attach mode (vfs: glue, fentry, kprobe, syscalls; sched, signals:\n"
 "                         tp_btf, raw_tp)\n"
 "      --pid PID --comm COMM --cgroup PATH   count only these tasks\n"
@@ -40,6 +44,10 @@ static const char usage_text[] =
 "  status [--json]        collectors, attach modes, programs, table fill levels\n"
 "  list [--json]          every collector, histogram, counter and gauge\n"
 "  filter --pid PID       count only this process from now on (0 = all)\n"
+"  memory [--cpus N] [--json] [--check]\n"
+"                         kernel memory of the loaded collectors' maps, here and with N\n"
+"                         possible CPUs (default 128); --check: fail unless the formula\n"
+"                         gives what the kernel reports\n"
 "\n"
 "Reading (from the pins; works whether khistd runs or not):\n"
 "  hist NAME [--slot LABEL] [--interval S] [--count N] [--us|--ms] [--clear] [--json]\n"
@@ -119,7 +127,7 @@ static int pick_collectors(int argc, char **argv, const struct collector **picke
 }
 
 enum {
-	OPT_PIN_ROOT = 256, OPT_PRECISION, OPT_MODE, OPT_PID, OPT_COMM, OPT_CGROUP,
+	OPT_PIN_ROOT = 256, OPT_LAYOUT, OPT_PRECISION, OPT_MODE, OPT_PID, OPT_COMM, OPT_CGROUP,
 	OPT_PROCESSES, OPT_FILES, OPT_RESET, OPT_PIN_MODE, OPT_PIN_GROUP, OPT_JSON,
 };
 
@@ -127,6 +135,7 @@ int cli_load(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
+		{ "layout", required_argument, NULL, OPT_LAYOUT },
 		{ "precision", required_argument, NULL, OPT_PRECISION },
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "pid", required_argument, NULL, OPT_PID },
@@ -153,9 +162,31 @@ int cli_load(int argc, char **argv)
 		case OPT_PIN_ROOT:
 			load.pin_root = pin_root = optarg;
 			break;
+		case OPT_LAYOUT: {
+			enum khist_layout kind;
+
+			if (buckets_parse_layout(optarg, &kind)) {
+				fprintf(stderr, "khist: --layout: unknown layout '%s' (exponential, "
+					"log-linear, log2)\n", optarg);
+				return EXIT_USAGE;
+			}
+			load.layout = kind;
+			if (!strcmp(optarg, "log2")) {
+				if (load.precision > 0) {
+					fprintf(stderr, "khist: --layout log2 is log-linear at precision 0\n");
+					return EXIT_USAGE;
+				}
+				load.precision = 0;
+			}
+			break;
+		}
 		case OPT_PRECISION:
 			if (!cli_parse_number("--precision", optarg, 0, KHIST_HIST_MAX_PRECISION, &number))
 				return EXIT_USAGE;
+			if (load.layout == KHIST_LAYOUT_LOG_LINEAR && load.precision == 0 && number) {
+				fprintf(stderr, "khist: --layout log2 is log-linear at precision 0\n");
+				return EXIT_USAGE;
+			}
 			load.precision = number;
 			break;
 		case OPT_MODE:
@@ -308,8 +339,11 @@ static void print_status(const struct snapshot *snapshot)
 			printf("%s: unreadable: %s\n", state->collector->name, state->error.text);
 			continue;
 		}
-		printf("%s: loaded, attach mode %s, precision %u\n", state->collector->name,
-		       collector_mode_name(state->meta.attach_mode), state->meta.precision);
+		printf("%s: loaded, attach mode %s, %s buckets, %s %u\n", state->collector->name,
+		       collector_mode_name(state->meta.attach_mode),
+		       buckets_layout_name(state->meta.layout, state->meta.precision),
+		       state->meta.layout == KHIST_LAYOUT_EXPONENTIAL ? "schema" : "precision",
+		       state->meta.precision);
 		for (unsigned int p = 0; p < state->program_count; p++) {
 			const struct snapshot_program *program = &state->programs[p];
 
@@ -513,6 +547,7 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{ "load", cli_load }, { "unload", cli_unload }, { "status", cli_status },
 		{ "list", cli_list }, { "filter", cli_filter }, { "hist", cli_hist },
+		{ "memory", cli_memory },
 		{ "top", cli_top }, { "kmod", cli_kmod },
 	};
 

@@ -90,11 +90,11 @@ static void subtract(const struct snapshot_family *current, const struct snapsho
 		const struct snapshot_series *now = &current->series[s];
 		const struct snapshot_series *before = s < previous->series_count ?
 						       &previous->series[s] : NULL;
-		__u64 *counts = buckets + (size_t)s * current->bucket_count;
+		__u64 *counts = buckets + (size_t)s * current->buckets.count;
 
 		series[s] = *now;
 		series[s].buckets = counts;
-		for (unsigned int b = 0; b < current->bucket_count; b++)
+		for (unsigned int b = 0; b < current->buckets.count; b++)
 			counts[b] = now->buckets[b] - (before ? before->buckets[b] : 0);
 		if (before) {
 			series[s].count -= before->count;
@@ -116,8 +116,7 @@ static void print_hist_text(const struct snapshot_family *family, const char *on
 			continue;
 		if (label)
 			printf("\n%s = %s\n", label, slot);
-		text_print_hist(stdout, series->buckets, family->bucket_count, family->precision,
-				unit_label, divisor);
+		text_print_hist(stdout, series->buckets, &family->buckets, unit_label, divisor);
 	}
 }
 
@@ -220,7 +219,7 @@ int cli_hist(int argc, char **argv)
 		}
 		if (clear && previous.families) {
 			series = calloc(family->series_count + 1, sizeof(*series));
-			buckets = calloc((size_t)family->series_count * family->bucket_count + 1,
+			buckets = calloc((size_t)family->series_count * family->buckets.count + 1,
 					 sizeof(*buckets));
 			if (!series || !buckets) {
 				free(series);

@@ -13,6 +13,7 @@
 #include <linux/types.h>
 
 #include <khist_collectors.h>
+#include <khist_hist.h>	/* the skeletons' rodata holds its tables */
 
 #define COLLECTOR_MAX_PROGRAMS	16
 #define COLLECTOR_MAX_LABELS	6
@@ -86,6 +87,13 @@ struct histogram_desc {
 	const char *sum_family, *sum_help;
 	enum collector_unit sum_unit;
 	unsigned char all_slots;	/* derived counters keep slots that counted nothing */
+	/*
+	 * Rows on demand: @map has @rows per-CPU rows, @rows_map gives each
+	 * slot its row + 1 (a u64, 0: none), and slots without one count in
+	 * their row of @shared_map, shared by all CPUs. NULL: row = slot.
+	 */
+	const char *rows_map, *shared_map;
+	unsigned int rows;
 };
 
 /* One u64 of a table's value, exported as a family with one series per row. */
@@ -149,7 +157,6 @@ struct collector {
 	const char *name;
 	const char *description;
 	const void *(*elf_bytes)(size_t *size);
-	unsigned int default_precision;
 	const struct collector_mode *modes;	/* best first: the loader takes the first that works */
 	unsigned int mode_count;
 	const struct histogram_desc *histograms;

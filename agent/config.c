@@ -10,6 +10,7 @@
 
 #include <khist_hist.h>
 
+#include "buckets.h"
 #include "config.h"
 #include "loader.h"
 
@@ -37,6 +38,13 @@ static const char config_default_text[] =
 "export_processes = 20\n"
 "export_files = 20\n"
 "export_signals = 20\n"
+"# Classic histogram buckets (the le series of the text formats) of exponential\n"
+"# histograms: merged to this schema, one bucket per power of two at 0 (exact:\n"
+"# the bounds coincide), or 'full' for every bucket.\n"
+"classic_schema = 0\n"
+"# In the protobuf format histograms are native; also send classic buckets\n"
+"# (for Prometheus' scrape_classic_histograms / always_scrape_classic_histograms).\n"
+"classic_in_protobuf = false\n"
 "\n";
 
 /*
@@ -46,16 +54,19 @@ static const char config_default_text[] =
 void config_print_defaults(FILE *out)
 {
 	fputs(config_default_text, out);
-	fputs("\n# One section per collector: enabled, precision (0..5), mode (auto or a mode\n"
-	      "# name), pid, comm, cgroup (a cgroup v2 directory); processes and files size\n"
-	      "# the per-process and per-file tables. Without a precision, a collector that\n"
-	      "# is already pinned keeps the one it was loaded with (else: the default shown).\n",
-	      out);
+	fputs("\n# One section per collector: enabled, layout (exponential: native histogram\n"
+	      "# buckets; log-linear; log2: BCC's), precision (0..5: the schema of\n"
+	      "# exponential buckets, k of log-linear ones), mode (auto or a mode name), pid,\n"
+	      "# comm, cgroup (a cgroup v2 directory); processes and files size the\n"
+	      "# per-process and per-file tables. Without a layout or precision, a collector\n"
+	      "# that is already pinned keeps the one it was loaded with (else: the default\n"
+	      "# shown).\n", out);
 	for (unsigned int i = 0; i < collector_count; i++) {
 		const struct collector *collector = collectors[i];
 
-		fprintf(out, "[collector.%s]\n# %s\nenabled = true\n# precision = %u\n",
-			collector->name, collector->description, collector->default_precision);
+		fprintf(out, "[collector.%s]\n# %s\nenabled = true\n# layout = exponential\n"
+			"# precision = %u\n", collector->name, collector->description,
+			BUCKETS_DEFAULT_SCHEMA);
 		if (collector->mode_count > 1)
 			fprintf(out, "mode = auto\n");
 		for (unsigned int t = 0; t < collector->table_count; t++) {
@@ -148,8 +159,10 @@ bad:
 }
 
 #define ACCEPTED_DAEMON_KEYS "listen, pin_root, pin_mode, pin_group, module, log_level, " \
-	"unload_on_exit, bpf_stats, max_connections, export_processes, export_files, export_signals"
-#define ACCEPTED_COLLECTOR_KEYS "enabled, precision, mode, pid, comm, cgroup, processes, files"
+	"unload_on_exit, bpf_stats, max_connections, export_processes, export_files, export_signals, " \
+	"classic_schema, classic_in_protobuf"
+#define ACCEPTED_COLLECTOR_KEYS "enabled, layout, precision, mode, pid, comm, cgroup, processes, " \
+	"files"
 
 static int daemon_key(struct parse_state *state, const char *name, const char *value)
 {
@@ -197,8 +210,20 @@ static int daemon_key(struct parse_state *state, const char *name, const char *v
 			return set_error(state, "log_level '%s': accepted values are error, warning, "
 					 "info, debug%s%s", value, "", "");
 		config->log_level = level;
-	} else if (!strcmp(name, "unload_on_exit") || !strcmp(name, "bpf_stats")) {
-		if (!parse_bool(value, name[0] == 'u' ? &config->unload_on_exit : &config->bpf_stats))
+	} else if (!strcmp(name, "classic_schema")) {
+		if (!strcmp(value, "full"))
+			config->classic_schema = -1;
+		else if (parse_uint(value, 0, KHIST_EXP_MAX_SCHEMA, &number))
+			config->classic_schema = number;
+		else
+			return set_error(state, "classic_schema '%s': accepted values are 0..5 and "
+					 "full%s%s", value, "", "");
+	} else if (!strcmp(name, "unload_on_exit") || !strcmp(name, "bpf_stats") ||
+		   !strcmp(name, "classic_in_protobuf")) {
+		bool *flag = name[0] == 'u' ? &config->unload_on_exit : name[0] == 'b' ?
+			     &config->bpf_stats : &config->classic_in_protobuf;
+
+		if (!parse_bool(value, flag))
 			return set_error(state, "%s '%s': accepted values are true and false%s", name,
 					 value, "");
 	} else if (!strcmp(name, "max_connections")) {
@@ -232,6 +257,15 @@ static int collector_key(struct parse_state *state, const struct collector *coll
 		if (!parse_bool(value, &c->enabled))
 			return set_error(state, "enabled '%s': accepted values are true and false%s%s",
 					 value, "", "");
+	} else if (!strcmp(name, "layout")) {
+		enum khist_layout kind;
+
+		if (buckets_parse_layout(value, &kind))
+			return set_error(state, "layout '%s': accepted values are exponential, "
+					 "log-linear and log2%s%s", value, "", "");
+		c->layout = kind;
+		if (!strcmp(value, "log2"))
+			c->precision = 0;
 	} else if (!strcmp(name, "precision")) {
 		if (!parse_uint(value, 0, KHIST_HIST_MAX_PRECISION, &number))
 			return set_error(state, "precision '%s': accepted values are 0..5%s%s", value, "", "");
@@ -324,9 +358,11 @@ static void set_defaults(struct daemon_config *config)
 	config->bpf_stats = true;
 	config->max_connections = 64;
 	config->export_processes = config->export_files = config->export_signals = 20;
+	config->classic_schema = 0;
 	snprintf(config->pin_root, sizeof(config->pin_root), "%s", LOADER_DEFAULT_PIN_ROOT);
 	for (unsigned int i = 0; i < collector_count; i++) {
 		config->collectors[i].enabled = true;
+		config->collectors[i].layout = -1;
 		config->collectors[i].precision = -1;
 		config->collectors[i].mode = -1;
 		config->collectors[i].processes = LOADER_DEFAULT_PROCESSES;

@@ -20,7 +20,8 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_D
 
 struct collector_config {
 	bool enabled;
-	int precision;			/* -1: the collector's default */
+	int layout;			/* -1: as pinned, else exponential */
+	int precision;			/* -1: as pinned, else the layout's default */
 	int mode;			/* -1: the best that works */
 	__u32 pid;
 	char comm[KHIST_COMM_LEN];
@@ -45,6 +46,8 @@ struct daemon_config {
 	unsigned int export_processes;	/* top N processes exported as series */
 	unsigned int export_files;
 	unsigned int export_signals;
+	int classic_schema;		/* classic buckets merged to it; -1: every bucket */
+	bool classic_in_protobuf;	/* classic buckets next to native ones */
 	struct collector_config collectors[COLLECTOR_COUNT];	/* in collectors[] order */
 };
 

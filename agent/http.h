@@ -12,11 +12,13 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
+#include "prometheus.h"
 #include "snapshot.h"
 
 struct http_context {
 	pthread_rwlock_t *lock;		/* held for reading while a snapshot is taken */
 	const struct snapshot_options *snapshot;
+	const struct exposition_options *exposition;	/* its format is negotiated per request */
 	volatile bool *ready;
 };
 
@@ -28,5 +30,7 @@ int http_listen(const struct sockaddr *addr, socklen_t len, const char *text, ch
 struct http_server *http_start(int listen_fd, unsigned int max_connections,
 			       struct http_context *context, char *error, size_t size);
 void http_stop(struct http_server *server);
+/* @body gzipped (as served) into a new buffer; @body is freed either way. NULL: no memory. */
+char *http_gzip(char *body, size_t len, size_t *out_len);
 
 #endif

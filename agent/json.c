@@ -40,16 +40,20 @@ static json_object *json_series(const struct snapshot_family *family,
 	json_object_object_add(series, "labels", json_labels(one));
 	json_object_object_add(series, "count", json_object_new_uint64(one->count));
 	json_object_object_add(series, "sum", json_object_new_uint64(one->sum));
-	for (unsigned int i = 0; i < family->bucket_count; i++) {
+	for (unsigned int i = 0; i < family->buckets.count; i++) {
 		json_object *bucket;
 
 		if (!one->buckets[i])
 			continue;
 		bucket = json_object_new_object();
 		json_object_object_add(bucket, "lower",
-				       json_object_new_uint64(khist_hist_lower(i, family->precision)));
+				       json_object_new_uint64(buckets_lower(&family->buckets, i)));
 		json_object_object_add(bucket, "upper",
-				       json_object_new_uint64(khist_hist_upper(i, family->precision)));
+				       json_object_new_uint64(buckets_upper(&family->buckets, i)));
+		/* Exponential: the native bucket (the zero bucket has none). */
+		if (family->buckets.kind == KHIST_LAYOUT_EXPONENTIAL && i)
+			json_object_object_add(bucket, "index", json_object_new_int(
+					       buckets_native_index(&family->buckets, i)));
 		json_object_object_add(bucket, "count", json_object_new_uint64(one->buckets[i]));
 		json_object_array_add(buckets, bucket);
 	}
@@ -68,7 +72,14 @@ json_object *json_histogram(const struct snapshot_family *family, const char *on
 	json_object_object_add(root, "attach_mode",
 			       json_object_new_string(collector_mode_name(family->mode)));
 	json_object_object_add(root, "unit", json_object_new_string(unit_short(desc)));
-	json_object_object_add(root, "precision", json_object_new_int(family->precision));
+	json_object_object_add(root, "layout", json_object_new_string(
+			       buckets_layout_name(family->buckets.kind, family->buckets.precision)));
+	json_object_object_add(root, "precision", json_object_new_int(family->buckets.precision));
+	if (family->buckets.kind == KHIST_LAYOUT_EXPONENTIAL) {
+		json_object_object_add(root, "schema", json_object_new_int(family->buckets.precision));
+		json_object_object_add(root, "zero_threshold",
+				       json_object_new_double(buckets_zero_threshold(&family->buckets)));
+	}
 	json_object_object_add(root, "description", json_object_new_string(desc->help));
 	for (unsigned int s = 0; s < family->series_count; s++) {
 		const struct snapshot_series *one = &family->series[s];
@@ -137,6 +148,9 @@ json_object *json_status(const struct snapshot *snapshot)
 
 			json_object_object_add(one, "attach_mode",
 					       json_object_new_string(collector_mode_name(state->meta.attach_mode)));
+			json_object_object_add(one, "layout", json_object_new_string(
+					       buckets_layout_name(state->meta.layout,
+								   state->meta.precision)));
 			json_object_object_add(one, "precision",
 					       json_object_new_int(state->meta.precision));
 			json_object_object_add(one, "loaded_at_ns",

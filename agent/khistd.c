@@ -50,6 +50,7 @@ static const char usage_text[] =
 static struct daemon_config config;
 static pthread_rwlock_t state_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct snapshot_options snapshot_options;
+static struct exposition_options exposition_options;
 static char kmod_stats_pin[PATH_MAX];
 static volatile bool ready;
 static bool foreground, under_systemd;
@@ -83,6 +84,7 @@ static void options_for(const struct collector_config *c, struct loader_options 
 {
 	loader_default_options(options);
 	options->pin_root = config.pin_root;
+	options->layout = c->layout;
 	options->precision = c->precision;
 	options->mode = c->mode;
 	options->filter_tgid = c->pid;
@@ -201,6 +203,8 @@ static void update_snapshot_options(void)
 	snapshot_options.limits[LIMIT_FILES] = config.export_files;
 	snapshot_options.limits[LIMIT_SIGNALS] = config.export_signals;
 	snapshot_options.self = true;
+	exposition_options.classic_schema = config.classic_schema;
+	exposition_options.classic_in_protobuf = config.classic_in_protobuf;
 	snapshot_options.module = config.module != MODULE_OFF;
 	snapshot_options.kmod_stats_pin = kmod_stats_pin;
 }
@@ -291,7 +295,8 @@ static int parse_arguments(int argc, char **argv, const char **listen, bool *che
 
 int main(int argc, char **argv)
 {
-	struct http_context http_context = { &state_lock, &snapshot_options, &ready };
+	struct http_context http_context = { &state_lock, &snapshot_options, &exposition_options,
+					     &ready };
 	struct http_server *server;
 	const char *listen = NULL;
 	bool check_only = false;

@@ -18,6 +18,7 @@
 #include <khist_hist.h>
 
 #include "bpffs.h"
+#include "buckets.h"
 #include "loader.h"
 
 #ifndef RENAME_EXCHANGE
@@ -81,6 +82,7 @@ void loader_default_options(struct loader_options *options)
 {
 	memset(options, 0, sizeof(*options));
 	options->pin_root = LOADER_DEFAULT_PIN_ROOT;
+	options->layout = -1;
 	options->precision = -1;
 	options->mode = -1;
 	options->process_table_size = LOADER_DEFAULT_PROCESSES;
@@ -176,20 +178,45 @@ static int cgroup_identity(const char *path, __u64 *id, __u32 *level)
 	return 0;
 }
 
+/* The bucket layout a load asks for. */
+struct layout_choice {
+	enum khist_layout kind;
+	unsigned int precision;
+};
+
+static int size_histogram(struct bpf_object *obj, const struct histogram_desc *hist,
+			  const struct layout_choice *layout)
+{
+	struct bucket_layout buckets;
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, hist->map);
+	struct bpf_map *shared = hist->shared_map ? bpf_object__find_map_by_name(obj,
+										 hist->shared_map) : NULL;
+	size_t row;
+
+	if (buckets_layout(&buckets, layout->kind, layout->precision, hist->unit))
+		return fail(-EINVAL, "precision %u is out of range for the %s layout",
+			    layout->precision, buckets_layout_name(layout->kind, layout->precision));
+	row = KHIST_HIST_ROW_WORDS(buckets.count) * sizeof(__u64);
+	if (!map || bpf_map__set_max_entries(map, hist->rows_map ? hist->rows : hist->slots) ||
+	    bpf_map__set_value_size(map, row))
+		return fail(-EINVAL, "cannot size map %s", hist->map);
+	if (hist->shared_map && (!shared || bpf_map__set_max_entries(shared, hist->slots) ||
+				 bpf_map__set_value_size(shared, row)))
+		return fail(-EINVAL, "cannot size map %s", hist->shared_map);
+	return 0;
+}
+
 static int size_maps(const struct collector *collector, struct bpf_object *obj,
-		     const struct loader_options *options, unsigned int precision)
+		     const struct loader_options *options, const struct layout_choice *layout)
 {
 	int cpus = libbpf_num_possible_cpus();
 	struct bpf_map *map;
+	int err;
 
 	for (unsigned int h = 0; h < collector->histogram_count; h++) {
-		const struct histogram_desc *hist = &collector->histograms[h];
-
-		map = bpf_object__find_map_by_name(obj, hist->map);
-		if (!map || bpf_map__set_max_entries(map, hist->slots) ||
-		    bpf_map__set_value_size(map, KHIST_HIST_ROW_WORDS(khist_hist_buckets(precision)) *
-					    sizeof(__u64)))
-			return fail(-EINVAL, "cannot size map %s", hist->map);
+		err = size_histogram(obj, &collector->histograms[h], layout);
+		if (err)
+			return err;
 	}
 	for (unsigned int t = 0; t < collector->table_count; t++) {
 		const struct table_desc *table = &collector->tables[t];
@@ -307,7 +334,8 @@ static int pin_maps(struct bpf_object *obj, const char *dir, const struct loader
 	return 0;
 }
 
-static int write_meta(struct bpf_object *obj, enum khist_attach_mode mode, unsigned int precision)
+static int write_meta(struct bpf_object *obj, enum khist_attach_mode mode,
+		      const struct layout_choice *layout)
 {
 	struct bpf_map *map = bpf_object__find_map_by_name(obj, "meta");
 	struct khist_meta meta = {};
@@ -323,7 +351,8 @@ static int write_meta(struct bpf_object *obj, enum khist_attach_mode mode, unsig
 		meta.loaded_at_ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
 	meta.version = KHIST_META_VERSION;
 	meta.attach_mode = mode;
-	meta.precision = precision;
+	meta.layout = layout->kind;
+	meta.precision = layout->precision;
 	if (bpf_map_update_elem(bpf_map__fd(map), &zero, &meta, BPF_ANY))
 		return fail(-errno, "writing meta: %s", strerror(errno));
 	return 0;
@@ -430,23 +459,53 @@ static void unswap_links(const char *dir, const char *staging)
 	remove_dir(staging);
 }
 
-static unsigned int pinned_precision(const char *dir, unsigned int fallback)
+/*
+ * A reload keeps the layout and precision the collector was loaded with
+ * unless told otherwise; a first load takes the exponential layout.
+ */
+static void choose_layout(const char *dir, const struct loader_options *options,
+			  struct layout_choice *layout)
 {
 	struct khist_meta meta = {};
+	bool pinned = false;
 	char path[PATH_MAX];
 	__u32 zero = 0;
 	int fd;
 
-	if (!path_format(path, sizeof(path), "%s/meta", dir))
-		return fallback;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return fallback;
-	if (bpf_map_lookup_elem(fd, &zero, &meta) || meta.version != KHIST_META_VERSION ||
-	    meta.precision > KHIST_HIST_MAX_PRECISION)
-		meta.precision = fallback;
-	close(fd);
-	return meta.precision;
+	if (path_format(path, sizeof(path), "%s/meta", dir) && (fd = bpf_obj_get(path)) >= 0) {
+		pinned = !bpf_map_lookup_elem(fd, &zero, &meta) &&
+			 (meta.version == KHIST_META_VERSION || meta.version == 2) &&
+			 meta.layout < KHIST_LAYOUTS;
+		close(fd);
+	}
+	layout->kind = options->layout >= 0 ? (enum khist_layout)options->layout :
+		       pinned ? (enum khist_layout)meta.layout : KHIST_LAYOUT_EXPONENTIAL;
+	if (options->precision >= 0)
+		layout->precision = (unsigned int)options->precision;
+	else if (pinned && meta.layout == layout->kind)
+		layout->precision = meta.precision;
+	else
+		layout->precision = layout->kind == KHIST_LAYOUT_EXPONENTIAL ? BUCKETS_DEFAULT_SCHEMA :
+				    BUCKETS_DEFAULT_PRECISION;
+}
+
+/* The exponential layout's bounds, for the programs to find buckets with. */
+static int set_layout(struct bpf_object *obj, const struct layout_choice *layout)
+{
+	const struct khist_exp_table *ns, *bytes;
+	__u32 kind = layout->kind;
+
+	if (set_rodata(obj, "layout", &kind, sizeof(kind)) ||
+	    set_rodata(obj, "precision", &layout->precision, sizeof(layout->precision)))
+		return -ENOENT;
+	if (layout->kind != KHIST_LAYOUT_EXPONENTIAL)
+		return 0;
+	ns = buckets_exp_table(layout->precision, KHIST_UNIT_NS);
+	bytes = buckets_exp_table(layout->precision, KHIST_UNIT_BYTES);
+	if (!ns || !bytes || set_rodata(obj, "exp_ns", ns, sizeof(*ns)) ||
+	    set_rodata(obj, "exp_bytes", bytes, sizeof(*bytes)))
+		return -ENOENT;
+	return 0;
 }
 
 struct attempt {
@@ -474,8 +533,8 @@ static bool mode_has(const struct collector_mode *mode, const char *program)
 
 /* Opens, configures, loads and attaches the collector in one mode. */
 static int try_mode(const struct collector *collector, const struct collector_mode *mode,
-		    const struct loader_options *options, unsigned int precision, const char *dir,
-		    struct attempt *attempt)
+		    const struct loader_options *options, const struct layout_choice *layout,
+		    const char *dir, struct attempt *attempt)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = collector->name);
 	struct bpf_program *prog;
@@ -496,7 +555,15 @@ static int try_mode(const struct collector *collector, const struct collector_mo
 		if (err)
 			return err;
 	}
-	if (set_rodata(attempt->obj, "precision", &precision, sizeof(precision)) ||
+	for (unsigned int h = 0; h < collector->histogram_count; h++) {
+		const struct histogram_desc *hist = &collector->histograms[h];
+		char rows_name[96];
+
+		snprintf(rows_name, sizeof(rows_name), "%s_rows", hist->name);
+		if (hist->rows_map && set_rodata(attempt->obj, rows_name, &hist->rows, sizeof(__u32)))
+			return fail(-EINVAL, "the %s object lacks %s", collector->name, rows_name);
+	}
+	if (set_layout(attempt->obj, layout) ||
 	    set_rodata(attempt->obj, "filter_tgid", &options->filter_tgid, sizeof(__u32)) ||
 	    set_rodata(attempt->obj, "filter_comm", options->filter_comm, KHIST_COMM_LEN) ||
 	    set_rodata(attempt->obj, "filter_cgroup_id", &cgroup_id, sizeof(cgroup_id)) ||
@@ -506,7 +573,7 @@ static int try_mode(const struct collector *collector, const struct collector_mo
 
 	bpf_object__for_each_program(prog, attempt->obj)
 		bpf_program__set_autoload(prog, mode_has(mode, bpf_program__name(prog)));
-	err = size_maps(collector, attempt->obj, options, precision);
+	err = size_maps(collector, attempt->obj, options, layout);
 	if (err)
 		return err;
 	err = reuse_pinned_maps(attempt->obj, dir, options->reset);
@@ -540,8 +607,8 @@ int loader_load(const struct collector *collector, const struct loader_options *
 		enum khist_attach_mode *mode_out)
 {
 	char dir[PATH_MAX], links[PATH_MAX], staging[PATH_MAX], tried[LOADER_ERROR_SIZE] = "";
-	unsigned int precision = options->precision >= 0 ? (unsigned int)options->precision :
-				 collector->default_precision;
+	struct layout_choice layout;
+	struct bucket_layout check;
 	const struct collector_mode *chosen = NULL;
 	struct attempt attempt = {};
 	int err = -ENOENT;
@@ -550,18 +617,20 @@ int loader_load(const struct collector *collector, const struct loader_options *
 	libbpf_set_print(libbpf_print);
 	if (strlen(options->pin_root) > PATH_MAX / 2)
 		return fail(-ENAMETOOLONG, "pin root is longer than %d characters", PATH_MAX / 2);
-	if (precision > KHIST_HIST_MAX_PRECISION)
-		return fail(-EINVAL, "precision %u is out of range 0..%d", precision,
-			    KHIST_HIST_MAX_PRECISION);
+	if (options->layout >= KHIST_LAYOUTS)
+		return fail(-EINVAL, "no bucket layout %d", options->layout);
 	err = loader_prepare_bpffs(options->pin_root);
 	if (err)
 		return err;
 	/* Tracepoint attachment looks the event ids up in tracefs. */
 	tracefs_ensure_mounted();
 	collector_dir(dir, sizeof(dir), options->pin_root, collector->name);
-	/* A reload keeps the precision it was loaded with unless told otherwise. */
-	if (options->precision < 0)
-		precision = pinned_precision(dir, precision);
+	choose_layout(dir, options, &layout);
+	if (buckets_layout(&check, layout.kind, layout.precision, UNIT_NS))
+		return fail(-EINVAL, "precision %u is out of range 0..%d for the %s layout",
+			    layout.precision, layout.kind == KHIST_LAYOUT_EXPONENTIAL ?
+			    KHIST_EXP_MAX_SCHEMA : KHIST_HIST_MAX_PRECISION,
+			    buckets_layout_name(layout.kind, layout.precision));
 	/* The pin root too: a group that may read the pins must be able to enter it. */
 	if (strcmp(options->pin_root, "/sys/fs/bpf")) {
 		err = make_dir(options->pin_root, options);
@@ -578,7 +647,7 @@ int loader_load(const struct collector *collector, const struct loader_options *
 		if (options->mode >= 0 && (int)mode->mode != options->mode)
 			continue;
 		any_mode = true;
-		err = try_mode(collector, mode, options, precision, dir, &attempt);
+		err = try_mode(collector, mode, options, &layout, dir, &attempt);
 		if (!err) {
 			chosen = mode;
 			break;
@@ -607,7 +676,7 @@ int loader_load(const struct collector *collector, const struct loader_options *
 				staging, sizeof(staging));
 	if (!err) {
 		err = inject_failure("meta") ? fail(-EIO, "writing meta: %s", strerror(EIO)) :
-		      write_meta(attempt.obj, chosen->mode, precision);
+		      write_meta(attempt.obj, chosen->mode, &layout);
 		if (err)
 			unswap_links(dir, staging);
 		else

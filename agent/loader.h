@@ -21,7 +21,8 @@
 
 struct loader_options {
 	const char *pin_root;
-	int precision;			/* -1: the collector's default */
+	int layout;			/* -1: as pinned, else exponential; enum khist_layout */
+	int precision;			/* -1: as pinned, else the layout's default */
 	int mode;			/* -1: the best that works, else enum khist_attach_mode */
 	__u32 filter_tgid;
 	char filter_comm[KHIST_COMM_LEN];

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <khist_hist.h>
@@ -192,22 +193,33 @@ static void sample_scaled(struct writer *w, const char *name, const char *suffix
 	put_char(w, '\n');
 }
 
-static void render_histogram(struct writer *w, const struct snapshot_family *family)
+static void render_histogram(struct writer *w, const struct snapshot_family *family,
+			     int classic_schema)
 {
-	char (*le)[32];
+	const struct bucket_layout *layout = &family->buckets;
+	unsigned int classic = buckets_classic(layout, classic_schema, NULL, NULL);
+	unsigned int *ends = calloc(classic + 1, sizeof(*ends));
+	double *bounds = calloc(classic + 1, sizeof(*bounds));
+	char (*le)[32] = calloc(classic + 1, sizeof(*le));
 	struct writer series = {};
 
 	/* The bucket bounds are the same for every series: format them once. */
-	le = calloc(family->bucket_count + 1, sizeof(*le));
-	if (!le) {
+	if (!ends || !bounds || !le) {
 		w->failed = true;
-		return;
+		goto out;
 	}
-	for (unsigned int i = 0; i < family->bucket_count; i++)
-		format_scaled(le[i], sizeof(le[i]), khist_hist_upper(i, family->precision),
-			      family->decimals);
+	buckets_classic(layout, classic_schema, ends, bounds);
+	for (unsigned int i = 0; i < classic; i++) {
+		/* Log-linear bounds are integers of ns: printed exactly as decimals. */
+		if (layout->kind == KHIST_LAYOUT_LOG_LINEAR)
+			format_scaled(le[i], sizeof(le[i]), buckets_upper(layout, ends[i]),
+				      family->decimals);
+		else
+			buckets_format_bound(le[i], sizeof(le[i]), bounds[i]);
+	}
 	for (unsigned int s = 0; s < family->series_count; s++) {
 		const struct snapshot_series *one = &family->series[s];
+		unsigned int bucket = 0;
 		__u64 cumulative = 0;
 
 		/* "NAME_bucket{LABELS,le=" once per series. */
@@ -225,8 +237,9 @@ static void render_histogram(struct writer *w, const struct snapshot_family *fam
 			w->failed = true;
 			break;
 		}
-		for (unsigned int i = 0; i < family->bucket_count; i++) {
-			cumulative += one->buckets[i];
+		for (unsigned int i = 0; i < classic; i++) {
+			for (; bucket <= ends[i]; bucket++)
+				cumulative += one->buckets[bucket];
 			put(w, series.data, series.len);
 			put_str(w, le[i]);
 			put_str(w, "\"} ");
@@ -241,8 +254,11 @@ static void render_histogram(struct writer *w, const struct snapshot_family *fam
 			      family->decimals);
 		sample_u64(w, family->name, "_count", one->labels, one->label_count, one->count);
 	}
+out:
 	free(series.data);
 	free(le);
+	free(bounds);
+	free(ends);
 }
 
 static const char *const type_names[] = {
@@ -251,13 +267,14 @@ static const char *const type_names[] = {
 	[METRIC_HISTOGRAM] = "histogram",
 };
 
-static void render_family(struct writer *w, const struct snapshot_family *family)
+static void render_family(struct writer *w, const struct snapshot_family *family,
+			  int classic_schema)
 {
 	const char *suffix = family->type == METRIC_COUNTER ? "_total" : "";
 
 	family_header(w, family->name, type_names[family->type], family->unit, family->help);
 	if (family->type == METRIC_HISTOGRAM) {
-		render_histogram(w, family);
+		render_histogram(w, family, classic_schema);
 		return;
 	}
 	for (unsigned int s = 0; s < family->series_count; s++) {
@@ -271,14 +288,15 @@ static void render_family(struct writer *w, const struct snapshot_family *family
 	}
 }
 
-int prometheus_render(const struct snapshot *snapshot, bool openmetrics, char **body, size_t *len)
+int prometheus_render(const struct snapshot *snapshot, const struct exposition_options *options,
+		      char **body, size_t *len)
 {
-	struct writer w = { .openmetrics = openmetrics };
+	struct writer w = { .openmetrics = options->format == FORMAT_OPENMETRICS };
 	struct timespec end;
 	char duration[32];
 
 	for (unsigned int i = 0; i < snapshot->family_count; i++)
-		render_family(&w, &snapshot->families[i]);
+		render_family(&w, &snapshot->families[i], options->classic_schema);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	format_scaled(duration, sizeof(duration),
 		      (end.tv_sec - snapshot->started.tv_sec) * 1000000000ULL + end.tv_nsec -
@@ -289,7 +307,7 @@ int prometheus_render(const struct snapshot *snapshot, bool openmetrics, char **
 	put_char(&w, ' ');
 	put_str(&w, duration);
 	put_char(&w, '\n');
-	if (openmetrics)
+	if (w.openmetrics)
 		put_str(&w, "# EOF\n");
 	if (w.failed) {
 		free(w.data);
@@ -298,4 +316,83 @@ int prometheus_render(const struct snapshot *snapshot, bool openmetrics, char **
 	*body = w.data;
 	*len = w.len;
 	return 0;
+}
+
+static bool media_is(const char *range, size_t len, const char *type)
+{
+	return strlen(type) == len && !strncasecmp(range, type, len);
+}
+
+/* The q-value of one media range's parameters ("; q=0.5"); 1 without one. */
+static double range_quality(const char *params, const char *end, bool *other_proto)
+{
+	double quality = 1;
+
+	while (params < end) {
+		const char *next = memchr(params, ';', end - params);
+		size_t len;
+
+		if (!next)
+			next = end;
+		while (params < next && (*params == ' ' || *params == '\t' || *params == ';'))
+			params++;
+		len = next - params;
+		if (len > 2 && !strncasecmp(params, "q=", 2))
+			quality = strtod(params + 2, NULL);
+		else if (len > 6 && !strncasecmp(params, "proto=", 6))
+			*other_proto = !media_is(params + 6, len - 6, "io.prometheus.client.MetricFamily");
+		else if (len > 9 && !strncasecmp(params, "encoding=", 9))
+			*other_proto |= !media_is(params + 9, len - 9, "delimited");
+		params = next + 1;
+	}
+	return quality;
+}
+
+enum exposition_format prometheus_negotiate(const char *accept)
+{
+	/* Ties go to the richer format: index order is the preference. */
+	static const enum exposition_format preference[] = { FORMAT_PROTOBUF, FORMAT_OPENMETRICS,
+							     FORMAT_TEXT };
+	double best[3] = { 0, 0, 0 };
+
+	while (accept && *accept) {
+		const char *end = strchr(accept, ','), *params, *type = accept;
+		bool other_proto = false;
+		double quality;
+		size_t len;
+		int format = -1;
+
+		if (!end)
+			end = accept + strlen(accept);
+		while (type < end && (*type == ' ' || *type == '\t'))
+			type++;
+		params = memchr(type, ';', end - type);
+		if (!params)
+			params = end;
+		len = params - type;
+		while (len && (type[len - 1] == ' ' || type[len - 1] == '\t'))
+			len--;
+		quality = range_quality(params, end, &other_proto);
+		if (media_is(type, len, "application/vnd.google.protobuf") && !other_proto)
+			format = 0;
+		else if (media_is(type, len, "application/openmetrics-text"))
+			format = 1;
+		else if (media_is(type, len, "text/plain") || media_is(type, len, "text/*") ||
+			 media_is(type, len, "*/*"))
+			format = 2;
+		if (format >= 0 && quality > best[format])
+			best[format] = quality;
+		accept = *end ? end + 1 : end;
+	}
+	if (best[0] > 0 && best[0] >= best[1] && best[0] >= best[2])
+		return preference[0];
+	if (best[1] > 0 && best[1] >= best[2])
+		return preference[1];
+	return preference[2];
+}
+
+const char *prometheus_content_type(enum exposition_format format)
+{
+	return format == FORMAT_PROTOBUF ? PROTOBUF_TYPE :
+	       format == FORMAT_OPENMETRICS ? OPENMETRICS_TEXT_TYPE : PROMETHEUS_TEXT_TYPE;
 }

@@ -133,20 +133,77 @@ static unsigned int unit_decimals(enum collector_unit unit)
 	return unit == UNIT_NS ? 9 : 0;
 }
 
+/*
+ * A histogram with rows on demand, as if it had a row per slot: each slot's
+ * shared row plus the per-CPU row it was given, if any. Both only grow, so
+ * reading one before the other never shows a count going down.
+ */
+static int read_rows_on_demand(const char *pin_root, const char *collector,
+			       const struct histogram_desc *desc, unsigned int words,
+			       struct reader_rows *rows)
+{
+	struct reader_rows percpu, assigned, shared;
+	size_t row_size = words * sizeof(__u64);
+	int err;
+
+	memset(rows, 0, sizeof(*rows));
+	err = reader_rows(pin_root, collector, desc->rows_map, &assigned, NULL);
+	if (err)
+		return err;
+	err = reader_rows(pin_root, collector, desc->map, &percpu, NULL);
+	if (err)
+		goto out_assigned;
+	err = reader_rows(pin_root, collector, desc->shared_map, &shared, NULL);
+	if (err)
+		goto out_percpu;
+	err = -EPROTO;
+	if (percpu.value_size != row_size || shared.value_size != row_size ||
+	    assigned.value_size != sizeof(__u64) || shared.count != assigned.count)
+		goto out_shared;
+	/* Arrays: keys are 0..count-1, in order. */
+	*rows = shared;
+	memset(&shared, 0, sizeof(shared));
+	for (unsigned int slot = 0; slot < rows->count; slot++) {
+		__u64 row = reader_value_u64(&assigned, slot, 0);
+		__u64 *to = (__u64 *)rows->values + (size_t)slot * words;
+		const __u64 *from;
+
+		if (!row || row > percpu.count)
+			continue;
+		from = (const __u64 *)percpu.values + (size_t)(row - 1) * words;
+		for (unsigned int w = 0; w < words; w++)
+			to[w] += from[w];
+	}
+	err = 0;
+out_shared:
+	reader_rows_free(&shared);
+out_percpu:
+	reader_rows_free(&percpu);
+out_assigned:
+	reader_rows_free(&assigned);
+	return err;
+}
+
 /* A histogram's family and the counters derived from its counts and sums. */
 static void take_histogram(struct snapshot *snapshot, const struct snapshot_options *options,
 			   struct snapshot_collector *state, const struct histogram_desc *desc)
 {
 	const struct collector *collector = state->collector;
-	unsigned int buckets = khist_hist_buckets(state->meta.precision);
-	unsigned int words = KHIST_HIST_ROW_WORDS(buckets);
 	struct snapshot_family *family, *count_family = NULL, *sum_family = NULL;
 	struct snapshot_label **slot_labels;
+	struct bucket_layout layout;
 	struct reader_rows rows;
 	const char *unit = collector_unit_name(desc->unit);
+	unsigned int buckets, words;
 	char name[96], buf[64];
 
-	if (reader_rows(options->pin_root, collector->name, desc->map, &rows, NULL))
+	if (buckets_layout(&layout, state->meta.layout, state->meta.precision, desc->unit))
+		return;
+	buckets = layout.count;
+	words = KHIST_HIST_ROW_WORDS(buckets);
+	if (desc->rows_map ? read_rows_on_demand(options->pin_root, collector->name, desc, words,
+						 &rows) :
+	    reader_rows(options->pin_root, collector->name, desc->map, &rows, NULL))
 		return;
 	if (rows.value_size != words * sizeof(__u64) || !keep_buffer(snapshot, rows.values)) {
 		if (rows.value_size != words * sizeof(__u64))
@@ -166,8 +223,7 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 	family->decimals = unit_decimals(desc->unit);
 	family->collector = collector;
 	family->histogram = desc;
-	family->precision = state->meta.precision;
-	family->bucket_count = buckets;
+	family->buckets = layout;
 	family->mode = state->meta.attach_mode;
 	for (unsigned int i = 0; i < rows.count; i++) {
 		const __u64 *row = (const __u64 *)rows.values + (size_t)i * words;
@@ -443,9 +499,11 @@ static void take_collector(struct snapshot *snapshot, const struct snapshot_opti
 	if (!state->loaded ||
 	    reader_meta(options->pin_root, collector->name, &state->meta, &state->error))
 		return;
-	if (state->meta.precision > KHIST_HIST_MAX_PRECISION) {
-		error_fail(&state->error, -EPROTO, "%s/%s/meta: precision %u", options->pin_root,
-			   collector->name, state->meta.precision);
+	if (buckets_layout(&(struct bucket_layout){}, state->meta.layout, state->meta.precision,
+			   UNIT_NS)) {
+		error_fail(&state->error, -EPROTO, "%s/%s/meta: layout %u precision %u",
+			   options->pin_root, collector->name, state->meta.layout,
+			   state->meta.precision);
 		return;
 	}
 	if (options->self) {
@@ -502,14 +560,16 @@ static void take_self(struct snapshot *snapshot, const struct snapshot_options *
 			continue;
 		programs += state->program_count;
 		fills += state->fill_count;
-		labels = arena_alloc(snapshot, 3 * sizeof(*labels));
+		labels = arena_alloc(snapshot, 4 * sizeof(*labels));
 		if (!labels)
 			break;
 		snprintf(text, sizeof(text), "%u", state->meta.precision);
 		labels[0] = (struct snapshot_label){ "collector", state->collector->name };
 		labels[1] = (struct snapshot_label){ "mode", collector_mode_name(state->meta.attach_mode) };
-		labels[2] = (struct snapshot_label){ "precision", arena_string(snapshot, text) };
-		add_value(family, labels, 3, 1);
+		labels[2] = (struct snapshot_label){ "layout", buckets_layout_name(state->meta.layout,
+										   state->meta.precision) };
+		labels[3] = (struct snapshot_label){ "precision", arena_string(snapshot, text) };
+		add_value(family, labels, 4, 1);
 	}
 	for (int time = 0; time < 2; time++) {
 		family = self_family(snapshot, time ? "khist_program_run_seconds" : "khist_program_runs",

@@ -14,6 +14,7 @@
 
 #include <uapi/khist.h>
 
+#include "buckets.h"
 #include "collector.h"
 #include "error.h"
 #include "kmod_client.h"
@@ -41,7 +42,7 @@ struct snapshot_family {
 	const struct histogram_desc *histogram;	/* the histogram it is or derives from */
 	const struct table_desc *table;		/* the table it comes from */
 	const struct table_metric *metric;
-	unsigned int precision, bucket_count;	/* histograms */
+	struct bucket_layout buckets;	/* histograms */
 	enum khist_attach_mode mode;
 	struct snapshot_series *series;
 	unsigned int series_count;

@@ -17,7 +17,12 @@ const volatile char filter_comm[KHIST_COMM_LEN] = {};
 /* cgroup v2 filter: tasks in the cgroup with this id, at this depth, or below. */
 const volatile __u64 filter_cgroup_id = 0;
 const volatile __u32 filter_cgroup_level = 0;
+/* Bucket layout (enum khist_layout) and its precision k or schema s. */
+const volatile __u32 layout = KHIST_LAYOUT_LOG_LINEAR;
 const volatile __u32 precision = 0;
+/* Exponential layout: the bounds user space computed for each unit. */
+const volatile struct khist_exp_table exp_ns = {};
+const volatile struct khist_exp_table exp_bytes = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -53,7 +58,7 @@ static __always_inline void khist_count_failure(void)
 /*
  * A histogram: per-CPU rows of count, sum and buckets, one row per slot
  * (khist_collectors.h). The loader sets max_entries (slots) and value_size
- * (the row, which depends on the precision), so the value has no BTF type.
+ * (the row, which depends on the layout), so the value has no BTF type.
  */
 #define KHIST_HISTOGRAM(name)						\
 	struct {							\
@@ -63,13 +68,27 @@ static __always_inline void khist_count_failure(void)
 		__uint(value_size, sizeof(__u64));			\
 	} name##_hist SEC(".maps")
 
-static __always_inline void khist_hist_record(void *hist, __u32 slot, __u64 value)
+/* Row bucket of @value: the layout and its tables are constants to the verifier. */
+static __always_inline __u32 khist_bucket(__u64 value, enum khist_unit unit)
 {
-	__u32 word = KHIST_HIST_ROW_BUCKETS + khist_hist_index(value, precision);
-	__u64 *row = bpf_map_lookup_elem(hist, &slot);
+	if (layout == KHIST_LAYOUT_EXPONENTIAL)
+		return khist_exp_index(unit == KHIST_UNIT_BYTES ? &exp_bytes : &exp_ns, value);
+	return khist_hist_index(value, precision);
+}
 
-	if (!row)
-		return;
+static __always_inline __u32 khist_row_words(enum khist_unit unit)
+{
+	if (layout == KHIST_LAYOUT_EXPONENTIAL)
+		return KHIST_HIST_ROW_WORDS(unit == KHIST_UNIT_BYTES ? exp_bytes.buckets :
+					    exp_ns.buckets);
+	return KHIST_HIST_ROW_WORDS(khist_hist_buckets(precision));
+}
+
+/* Adds @value to @row, a row of this CPU's own. */
+static __always_inline void khist_row_add(__u64 *row, __u64 value, enum khist_unit unit)
+{
+	__u32 word = KHIST_HIST_ROW_BUCKETS + khist_bucket(value, unit);
+
 	row[KHIST_HIST_ROW_COUNT] += 1;
 	row[KHIST_HIST_ROW_SUM] += value;
 	/*
@@ -78,8 +97,29 @@ static __always_inline void khist_hist_record(void *hist, __u32 slot, __u64 valu
 	 * and indexing with another.
 	 */
 	barrier_var(word);
-	if (word < KHIST_HIST_ROW_WORDS(khist_hist_buckets(precision)))
+	if (word < khist_row_words(unit))
 		row[word] += 1;
+}
+
+/* The same for a row every CPU shares. */
+static __always_inline void khist_row_add_shared(__u64 *row, __u64 value, enum khist_unit unit)
+{
+	__u32 word = KHIST_HIST_ROW_BUCKETS + khist_bucket(value, unit);
+
+	__sync_fetch_and_add(&row[KHIST_HIST_ROW_COUNT], 1);
+	__sync_fetch_and_add(&row[KHIST_HIST_ROW_SUM], value);
+	barrier_var(word);
+	if (word < khist_row_words(unit))
+		__sync_fetch_and_add(&row[word], 1);
+}
+
+static __always_inline void khist_hist_record(void *hist, __u32 slot, __u64 value,
+					      enum khist_unit unit)
+{
+	__u64 *row = bpf_map_lookup_elem(hist, &slot);
+
+	if (row)
+		khist_row_add(row, value, unit);
 }
 
 static __always_inline bool khist_in_filter_cgroup(struct task_struct *task)

@@ -106,7 +106,7 @@ static __always_inline void on_switch_out(struct sched_task *state, struct task_
 		return;
 	if (state->switched_in_ns)
 		khist_hist_record(&oncpu_slice_hist, 0,
-				  now - state->switched_in_ns);
+				  now - state->switched_in_ns, KHIST_UNIT_NS);
 	state->switched_in_ns = 0;
 	state->switched_out_ns = now;
 	/* Still runnable: it waits on the run queue from now on. */
@@ -122,10 +122,10 @@ static __always_inline void on_switch_in(struct sched_task *state, struct task_s
 		return;
 	if (state->enqueued_ns)
 		khist_hist_record(&runq_latency_hist, 0,
-				  now - state->enqueued_ns);
+				  now - state->enqueued_ns, KHIST_UNIT_NS);
 	if (state->switched_out_ns)
 		khist_hist_record(&offcpu_time_hist, 0,
-				  now - state->switched_out_ns);
+				  now - state->switched_out_ns, KHIST_UNIT_NS);
 	state->enqueued_ns = 0;
 	state->switched_out_ns = 0;
 	state->switched_in_ns = now;

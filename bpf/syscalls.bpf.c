@@ -26,8 +26,39 @@ struct {
 	__type(value, struct syscall_call);
 } syscall_start SEC(".maps");
 
-/* Latency per syscall: slot = syscall number. */
+/*
+ * Latency per syscall. A machine makes a few dozen of the ~460 syscalls, so
+ * per-CPU rows go to syscalls as they first occur (syscall_rows: syscall
+ * number -> row + 1, 0 for none yet) and syscalls past the last row share
+ * one row each across CPUs (syscall_latency_shared, atomic adds): no count
+ * is lost, and kernel memory does not grow with rows nobody uses.
+ */
 KHIST_HISTOGRAM(syscall_latency);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KHIST_SYSCALL_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);	/* 64 bits: what BPF's atomics take without alu32 */
+} syscall_rows SEC(".maps");
+
+/* Rows handed out (key 0): kept with the rows across reloads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} syscall_rows_used SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KHIST_SYSCALL_SLOTS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u64));	/* set by the loader, as the histogram's */
+} syscall_latency_shared SEC(".maps");
+
+/* Per-CPU rows of syscall_latency_hist: the loader sets NAME_rows of a histogram NAME. */
+const volatile __u32 syscall_latency_rows = 1;
 
 /*
  * Only failing calls look this up: a hash keeps it small to read, where an
@@ -70,6 +101,41 @@ int BPF_PROG(syscalls_enter, struct pt_regs *regs, long nr)
 	call->nr = nr;
 	call->start_ns = bpf_ktime_get_ns();
 	return 0;
+}
+
+/* This syscall's per-CPU row, taking the next free one on its first call; -1: none left. */
+static __always_inline int syscall_row(__u32 nr)
+{
+	__u64 *row = bpf_map_lookup_elem(&syscall_rows, &nr), *used, taken, won;
+	__u32 zero = 0;
+
+	if (!row)
+		return -1;
+	if (*row)
+		return *row - 1;
+	used = bpf_map_lookup_elem(&syscall_rows_used, &zero);
+	if (!used || *used >= syscall_latency_rows)
+		return -1;
+	taken = __sync_fetch_and_add(used, 1) + 1;
+	if (taken > syscall_latency_rows)
+		return -1;
+	/* Another CPU may have given it a row meanwhile: theirs wins, this one stays unused. */
+	won = __sync_val_compare_and_swap(row, 0, taken);
+	return (int)(won ? won : taken) - 1;
+}
+
+static __always_inline void record_latency(__u32 nr, __u64 latency)
+{
+	int row = syscall_row(nr);
+	__u64 *values;
+
+	if (row >= 0) {
+		khist_hist_record(&syscall_latency_hist, row, latency, KHIST_UNIT_NS);
+		return;
+	}
+	values = bpf_map_lookup_elem(&syscall_latency_shared, &nr);
+	if (values)
+		khist_row_add_shared(values, latency, KHIST_UNIT_NS);
 }
 
 /* Adds @count to the table's entry for its tgid, creating it if need be. */
@@ -143,7 +209,7 @@ int BPF_PROG(syscalls_exit, struct pt_regs *regs, long ret)
 	if (call->nr >= KHIST_SYSCALL_SLOTS)
 		return 0;
 
-	khist_hist_record(&syscall_latency_hist, call->nr, latency);
+	record_latency(call->nr, latency);
 	count_process(ret < 0);
 	if (ret < 0) {
 		struct khist_errno_key key = { .syscall = call->nr, .error = -ret };

@@ -81,9 +81,9 @@ struct {
 
 static __always_inline void record_call(__u32 op, __s64 ret, __u64 latency)
 {
-	khist_hist_record(&vfs_latency_hist, op, latency);
+	khist_hist_record(&vfs_latency_hist, op, latency, KHIST_UNIT_NS);
 	if (ret >= 0) {
-		khist_hist_record(&vfs_size_hist, op, ret);
+		khist_hist_record(&vfs_size_hist, op, ret, KHIST_UNIT_BYTES);
 	} else {
 		__u64 *errors = bpf_map_lookup_elem(&vfs_errors, &op);
 

@@ -11,6 +11,8 @@
 #define KHIST_FILE_NAME_LEN	128
 /* Syscall numbers below this are counted (x86-64 has about 460). */
 #define KHIST_SYSCALL_SLOTS	512
+/* Per-CPU latency rows for the syscalls that occur first; the rest share rows. */
+#define KHIST_SYSCALL_LATENCY_ROWS	56
 /* Failed syscalls are counted per (syscall, errno) in a per-CPU hash: sparse by nature. */
 #define KHIST_ERRNO_ENTRIES	4096
 
@@ -39,11 +41,11 @@ struct khist_totals {
 struct khist_meta {
 	__u32 version;		/* KHIST_META_VERSION */
 	__u32 attach_mode;	/* enum khist_attach_mode */
-	__u32 precision;	/* bucket precision k of its histograms */
-	__u32 flags;
+	__u32 precision;	/* precision k or schema s of its histograms */
+	__u32 layout;		/* enum khist_layout */
 	__u64 loaded_at_ns;	/* CLOCK_REALTIME of the first load */
 };
-#define KHIST_META_VERSION 2	/* 2: pending slots with generations */
+#define KHIST_META_VERSION 3	/* 2: pending slots with generations, 3: layouts */
 
 enum khist_attach_mode {
 	KHIST_ATTACH_NONE,

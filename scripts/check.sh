@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make check`: every selftest on the host (unit, BPF, CLI, daemon with a
 # real Prometheus), the same built with ASan+UBSan, then every selftest in a
-# VM for each test-kernel flavour. Ends with one line summing all of them:
+# VM for each test-kernel flavour, and the map memory test in a 32-CPU VM. Ends with one line summing all of them:
 # "N passed, N failed, N skipped"; exits non-zero on any failure.
 set -uo pipefail
 
@@ -37,6 +37,9 @@ run_phase sanitize make -C "$top" --no-print-directory sanitize-check
 for flavour in $flavours; do
 	run_phase "vm-$flavour" "$top/scripts/vmtest.sh" -f "$flavour"
 done
+# The map memory formula once where per-CPU memory dominates: 32 CPUs.
+run_phase vm-smp32 "$top/scripts/vmtest.sh" -f cloud -c 32 -t 900 -- \
+	env KHIST_MEMORY_CPUS=32 /khist/build/selftests/run_tests.sh khist_memory
 
 echo "==="
 [ -z "$failed_phases" ] || echo "failed phases:$failed_phases"

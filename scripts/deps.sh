@@ -4,7 +4,7 @@
 set -euo pipefail
 
 stamp_dir=${KHIST_DEPS_STAMP_DIR:-/var/lib/khist}
-stamp=$stamp_dir/deps-v2.stamp
+stamp=$stamp_dir/deps-v3.stamp
 
 # Packages from the distribution's main suites.
 base_packages=(
@@ -12,7 +12,7 @@ base_packages=(
 	clang-19 llvm-19 lld-19
 	dwarves libelf-dev zlib1g-dev
 	libnl-3-dev libnl-genl-3-dev
-	libmicrohttpd-dev libsystemd-dev libinih-dev libjson-c-dev
+	libmicrohttpd-dev libsystemd-dev libinih-dev libjson-c-dev libprotobuf-c-dev protobuf-c-compiler
 	busybox-static cpio kmod curl jq file util-linux
 	prometheus systemd
 	# The debug test kernel (scripts/kernel/debug-kernel.sh), from source.

@@ -2,12 +2,13 @@
 # Boots a test kernel under QEMU (TCG) with an initramfs made of busybox and
 # the build tree, runs one command inside, and exits with its status.
 #
-#   scripts/vmtest.sh [-f FLAVOUR] [-t SECONDS] [-m MEM] [-i] [-- COMMAND...]
+#   scripts/vmtest.sh [-f FLAVOUR] [-t SECONDS] [-m MEM] [-c CPUS] [-i] [-- COMMAND...]
 #
 #   -f FLAVOUR   kernel flavour: cloud (default), rt, or debug (KASAN, lockdep,
 #                kmemleak: scripts/kernel/debug-kernel.sh; 2G by default)
 #   -t SECONDS   whole-run timeout (default 900, debug 2700; env VMTEST_TIMEOUT)
 #   -m MEM       guest memory (default 1G)
+#   -c CPUS      virtual CPUs (default 2)
 #   -i           interactive shell instead of a command
 #   COMMAND      run inside the VM from /khist (the build tree is at
 #                /khist/build); default: every selftest
@@ -21,14 +22,16 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 flavour=cloud
 timeout_s=${VMTEST_TIMEOUT:-}
 memory=
+cpus=2
 interactive=0
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-while getopts "f:t:m:ih" opt; do
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+while getopts "f:t:m:c:ih" opt; do
 	case $opt in
 	f) flavour=$OPTARG ;;
 	t) timeout_s=$OPTARG ;;
 	m) memory=$OPTARG ;;
+	c) cpus=$OPTARG ;;
 	i) interactive=1 ;;
 	*) usage ;;
 	esac
@@ -145,7 +148,7 @@ chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.cpio.gz"
 
 log=$work/console.log
-qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$memory" -smp 2
+qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$memory" -smp "$cpus"
 	-kernel "$image" -initrd "$work/initramfs.cpio.gz"
 	-append "console=ttyS0 panic=-1 loglevel=5"
 	-no-reboot -display none -vga none -monitor none -serial stdio)

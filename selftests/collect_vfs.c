@@ -92,8 +92,9 @@ static bool file_counts(const struct snapshot *snapshot, const struct stat *st,
 	return false;
 }
 
-static void observe(int fd, unsigned int precision, struct observed *seen)
+static void observe(int fd, struct observed *seen)
 {
+	const struct snapshot_family *sizes;
 	struct snapshot snapshot;
 	struct stat st;
 
@@ -105,9 +106,10 @@ static void observe(int fd, unsigned int precision, struct observed *seen)
 	seen->read_errors = family_sum(&snapshot, "khist_vfs_errors", "op", "read", NULL);
 	seen->write_calls = family_sum(&snapshot, "khist_vfs_calls", "op", "write", NULL);
 	seen->write_bytes = family_sum(&snapshot, "khist_vfs_bytes", "op", "write", NULL);
-	seen->size_bucket = hist_slot(&snapshot, "vfs_size", KHIST_VFS_READ) ?
-		hist_slot(&snapshot, "vfs_size", KHIST_VFS_READ)->buckets[khist_hist_index(READ_SIZE,
-										      precision)] : 0;
+	sizes = snapshot_find(&snapshot, "khist_vfs_size_bytes");
+	seen->size_bucket = sizes && hist_slot(&snapshot, "vfs_size", KHIST_VFS_READ) ?
+		hist_slot(&snapshot, "vfs_size", KHIST_VFS_READ)->buckets[bucket_of(&sizes->buckets,
+										    READ_SIZE)] : 0;
 	seen->latency_samples = family_sum(&snapshot, "khist_vfs_latency_seconds", "op", "read", NULL);
 	fstat(fd, &st);
 	seen->file_found = file_counts(&snapshot, &st, &seen->file);
@@ -145,9 +147,9 @@ static void check_mode(const char *mode_name, int fd)
 	 * programs of a mode reads tracefs files, which the earlier ones see.
 	 * Nothing is printed from here to the snapshot: it would be a write.
 	 */
-	observe(fd, collector_find("vfs")->default_precision, &before);
+	observe(fd, &before);
 	workload(fd);
-	observe(fd, collector_find("vfs")->default_precision, &seen);
+	observe(fd, &seen);
 	seen.read_calls -= before.read_calls;
 	seen.read_bytes -= before.read_bytes;
 	seen.read_errors -= before.read_errors;

@@ -166,6 +166,14 @@ static inline __u64 syscall_count(unsigned int nr, bool errors)
 			   "syscall", syscall_name(nr, buf, sizeof(buf)), NULL);
 }
 
+/* The row bucket of @value in @layout, as the BPF programs find it. */
+static inline unsigned int bucket_of(const struct bucket_layout *layout, __u64 value)
+{
+	if (layout->kind == KHIST_LAYOUT_EXPONENTIAL)
+		return khist_exp_index(layout->exp, value);
+	return khist_hist_index(value, layout->precision);
+}
+
 /* The series of one slot of a histogram, in @snapshot. */
 static inline const struct snapshot_series *hist_slot(const struct snapshot *snapshot,
 						      const char *histogram, unsigned int slot)
@@ -231,12 +239,10 @@ static inline int run_shell(const char *command, char *output, size_t size)
 	if (output && size) {
 		len = fread(output, 1, size - 1, pipe);
 		output[len] = '\0';
-	} else {
-		char sink[4096];
-
-		while (fread(sink, 1, sizeof(sink), pipe) > 0)
-			;
 	}
+	/* The rest unread: the command must not die of SIGPIPE for writing more. */
+	for (char sink[4096]; fread(sink, 1, sizeof(sink), pipe) > 0;)
+		;
 	status = pclose(pipe);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

@@ -13,18 +13,28 @@
 #include "ktap.h"
 #include "text.h"
 
-static char *render(const __u64 *counts, unsigned int buckets, unsigned int precision,
-		    const char *unit, unsigned long long divisor)
+static char *render_layout(const __u64 *counts, enum khist_layout kind, unsigned int precision,
+			   enum collector_unit unit, const char *label, unsigned long long divisor)
 {
 	static char buf[16384];
+	struct bucket_layout layout;
 	FILE *out;
 
 	memset(buf, 0, sizeof(buf));
+	buckets_layout(&layout, kind, precision, unit);
 	out = fmemopen(buf, sizeof(buf), "w");
-
-	text_print_hist(out, counts, buckets, precision, unit, divisor);
+	text_print_hist(out, counts, &layout, label, divisor);
 	fclose(out);
 	return buf;
+}
+
+/* Log-linear, as BCC's tools print it. */
+static char *render(const __u64 *counts, unsigned int buckets, unsigned int precision,
+		    const char *unit, unsigned long long divisor)
+{
+	(void)buckets;
+	return render_layout(counts, KHIST_LAYOUT_LOG_LINEAR, precision,
+			     strcmp(unit, "bytes") ? UNIT_NS : UNIT_BYTES, unit, divisor);
 }
 
 static char *fixture(const char *name)
@@ -68,7 +78,7 @@ int main(void)
 	char *out;
 
 	ktap_print_header();
-	ktap_set_plan(5);
+	ktap_set_plan(7);
 
 	counts[0] = 1, counts[1] = 3, counts[3] = 10, counts[4] = 7;
 	ktap_test_result(same(render(counts, 48, 0, "usecs", 1), fixture("bcc_log2_narrow.txt")),
@@ -99,5 +109,32 @@ int main(void)
 	ktap_test_result(strstr(out, "         0 -> 0          : 11       |") &&
 			 strstr(out, "         2 -> 4          : 7        |*************************               |\n"),
 			 "unit_conversion_merges_rows");
+
+	/* Exponential (schema 3): one row per bucket from the first to the last counted. */
+	{
+		const struct khist_exp_table *t = buckets_exp_table(3, KHIST_UNIT_NS);
+		__u64 exp[KHIST_EXP_TABLE_SIZE] = {};
+
+		exp[khist_exp_index(t, 1100)] = 8;	/* (1.04us, 1.13us] */
+		exp[khist_exp_index(t, 1300)] = 2;	/* (1.24us, 1.35us] */
+		out = render_layout(exp, KHIST_LAYOUT_EXPONENTIAL, 3, UNIT_NS, "nsecs", 1);
+		ktap_test_result(same(out,
+			"                  time : count    distribution\n"
+			"   1.04us -> 1.13us    : 8        |****************************************|\n"
+			"   1.13us -> 1.24us    : 0        |                                        |\n"
+			"   1.24us -> 1.35us    : 2        |**********                              |\n"),
+			"exponential_rows_with_units");
+
+		/*
+		 * In usecs, merged exactly to powers of two of seconds first: 1100 and
+		 * 1300 ns are both in (954ns, 1907ns]; everything below shows as 0 -> 0.
+		 */
+		out = render_layout(exp, KHIST_LAYOUT_EXPONENTIAL, 3, UNIT_NS, "usecs", 1000);
+		ktap_test_result(same(out,
+			"     usecs               : count    distribution\n"
+			"         0 -> 0          : 0        |                                        |\n"
+			"         0 -> 1          : 10       |****************************************|\n"),
+			"exponential_merged_to_powers_of_two");
+	}
 	ktap_finished();
 }

@@ -174,26 +174,35 @@ static void test_mismatch(void)
 	char expected[256];
 	struct khist_meta meta;
 	bool ok = true;
-	int status = khist("load syscalls --precision 3", NULL);
+	int status = khist("load syscalls --layout log-linear --precision 3", NULL);
 
+	/* Loaded with the default layout (exponential, schema 3) before. */
 	snprintf(expected, sizeof(expected), "pinned map %s/syscalls/syscall_latency_hist does not "
 		 "match: value_size %zu, this load needs %zu", test_root(),
-		 KHIST_HIST_ROW_WORDS(khist_hist_buckets(0)) * sizeof(__u64),
+		 KHIST_HIST_ROW_WORDS(buckets_exp_table(3, KHIST_UNIT_NS)->buckets) * sizeof(__u64),
 		 KHIST_HIST_ROW_WORDS(khist_hist_buckets(3)) * sizeof(__u64));
 	EXPECT(ok, status == 1 && strstr(output, expected), "status %d: %s", status, output);
 	EXPECT(ok, strstr(output, "--reset") != NULL, "no hint at --reset: %s", output);
 	ktap_test_result(ok, "mismatched_pinned_map_is_a_clear_error");
 
 	ok = true;
-	status = khist("load syscalls --precision 3 --reset", NULL);
+	status = khist("load syscalls --layout log-linear --precision 3 --reset", NULL);
 	EXPECT(ok, status == 0, "--reset: %d %s", status, output);
-	EXPECT(ok, reader_meta(test_root(), "syscalls", &meta, NULL) == 0 && meta.precision == 3,
-	       "precision %u after --reset", meta.precision);
-	/* A plain reload keeps the precision the maps have. */
+	EXPECT(ok, reader_meta(test_root(), "syscalls", &meta, NULL) == 0 && meta.precision == 3 &&
+		   meta.layout == KHIST_LAYOUT_LOG_LINEAR, "layout %u precision %u after --reset",
+	       meta.layout, meta.precision);
+	/* A plain reload keeps the layout and precision the maps have. */
 	status = khist("load syscalls", NULL);
 	EXPECT(ok, status == 0 && reader_meta(test_root(), "syscalls", &meta, NULL) == 0 &&
-		   meta.precision == 3, "plain reload: %d, precision %u: %s", status, meta.precision,
+		   meta.precision == 3 && meta.layout == KHIST_LAYOUT_LOG_LINEAR,
+	       "plain reload: %d, layout %u precision %u: %s", status, meta.layout, meta.precision,
 	       output);
+	/* Back to the default layout, as --reset replaces the maps again. */
+	status = khist("load syscalls --layout exponential --reset", NULL);
+	EXPECT(ok, status == 0 && reader_meta(test_root(), "syscalls", &meta, NULL) == 0 &&
+		   meta.precision == 3 && meta.layout == KHIST_LAYOUT_EXPONENTIAL,
+	       "exponential again: %d, layout %u precision %u: %s", status, meta.layout,
+	       meta.precision, output);
 	ktap_test_result(ok, "reset_replaces_mismatched_maps");
 }
 

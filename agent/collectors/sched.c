@@ -68,7 +68,6 @@ const struct collector sched_collector = {
 	.name = "sched",
 	.description = "scheduler: run-queue latency, off-CPU time, time slices, switches",
 	.elf_bytes = sched_bpf__elf_bytes,
-	.default_precision = 2,
 	COLLECTOR_MODES(modes),
 	COLLECTOR_HISTOGRAMS(histograms),
 	COLLECTOR_TABLES(tables),

@@ -58,7 +58,6 @@ const struct collector signals_collector = {
 	.name = "signals",
 	.description = "signals: every signal generated, its result, sender and target; kills",
 	.elf_bytes = signals_bpf__elf_bytes,
-	.default_precision = 0,
 	COLLECTOR_MODES(modes),
 	COLLECTOR_TABLES(tables),
 };

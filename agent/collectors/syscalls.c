@@ -22,6 +22,9 @@ static const struct histogram_desc histograms[] = {
 		.slot = INDEX_FIELD("syscall", DECODE_SYSCALL),
 		.count_family = "khist_syscalls",
 		.count_help = "System calls completed, per system call",
+		.rows_map = MAP(syscall_rows),
+		.shared_map = MAP(syscall_latency_shared),
+		.rows = KHIST_SYSCALL_LATENCY_ROWS,
 	},
 };
 
@@ -80,7 +83,6 @@ const struct collector syscalls_collector = {
 	.name = "syscalls",
 	.description = "system calls: counts, errors, latency, per process",
 	.elf_bytes = syscalls_bpf__elf_bytes,
-	.default_precision = 0,
 	COLLECTOR_MODES(modes),
 	COLLECTOR_HISTOGRAMS(histograms),
 	COLLECTOR_TABLES(tables),

@@ -106,7 +106,6 @@ const struct collector vfs_collector = {
 	.name = "vfs",
 	.description = "vfs_read/vfs_write: latency, sizes, bytes, per-file table",
 	.elf_bytes = vfs_bpf__elf_bytes,
-	.default_precision = 2,
 	COLLECTOR_MODES(modes),
 	COLLECTOR_HISTOGRAMS(histograms),
 	COLLECTOR_TABLES(tables),

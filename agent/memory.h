@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel memory of a loaded collector's maps: the kernel's own figure (the
+ * memlock of each map's fdinfo, its map_mem_usage) and the same computed
+ * from the map's definition, so that it can be told for any number of
+ * possible CPUs. Hash and array formulas follow kernel/bpf/{arraymap,
+ * hashtab,bpf_local_storage}.c; struct sizes come from the running kernel's
+ * BTF.
+ */
+#ifndef KHIST_MEMORY_H
+#define KHIST_MEMORY_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "collector.h"
+#include "error.h"
+
+struct map_memory {
+	char name[16];			/* BPF_OBJ_NAME_LEN */
+	__u32 id, type, key_size, value_size, max_entries, flags;
+	__u64 memlock;			/* the kernel's figure, on this machine */
+	bool modelled;			/* a formula exists for its type */
+};
+
+/* Sizes of the kernel structs the formulas need (0 when BTF lacks one). */
+struct kernel_sizes {
+	unsigned int bpf_array, bpf_htab, local_storage_map;
+	unsigned int possible_cpus;
+};
+
+int memory_kernel_sizes(struct kernel_sizes *sizes, struct error_context *error);
+
+/*
+ * Every map the collector's pins and pinned programs hold (its .rodata and
+ * .bss too), each once. A malloc'ed array in @maps.
+ */
+int memory_collector_maps(const char *pin_root, const struct collector *collector,
+			  struct map_memory **maps, unsigned int *count, struct error_context *error);
+
+/* Bytes of @map with @cpus possible CPUs; task storage elements are not counted (memcg). */
+__u64 memory_bytes(const struct map_memory *map, const struct kernel_sizes *sizes,
+		   unsigned int cpus);
+
+const char *memory_type_name(__u32 type);
+
+#endif
