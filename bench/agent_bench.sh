@@ -29,11 +29,49 @@ for syscalls in 19 96 384; do
 	set -- $("$bin/render" time "$root-$syscalls" 50)
 	target=""
 	[ $syscalls = 96 ] && target="≤ 2 ms p50 at 5k"
-	echo "| /metrics render, $2 series | p50 $4 ms, p99 $6 ms | $target |"
+	echo "| /metrics render (text), $2 series | p50 $4 ms, p99 $6 ms | $target |"
 	echo "| snapshot alone (of the render above), $2 series | p50 $8 ms | |"
 	"$build/khist" unload --pin-root "$root-$syscalls" > /dev/null
 	rmdir "$root-$syscalls"
 done
+
+# Exposition formats after one fixed mixed workload, counted by the default
+# collectors and, for the baseline, by the same collectors in the layout
+# that was the default before exponential buckets (syscalls log2, the
+# others log-linear k = 2) under a second pin root.
+base=$root-baseline
+"$build/khist" load --pin-root "$root" > /dev/null || exit 1
+"$build/khist" load syscalls --layout log2 --pin-root "$base" > /dev/null || exit 1
+"$build/khist" load sched vfs signals --layout log-linear --precision 2 --pin-root "$base" > /dev/null || exit 1
+"$bin/workload" getppid 200000 > /dev/null
+"$bin/workload" pingpong 20000 > /dev/null
+head -c 1048576 /dev/zero > "$work/file"
+"$bin/workload" read-file "$work/file" 20000 > /dev/null
+# Many different syscalls, files and processes.
+for _ in 1 2 3; do tar -cf - -C "$top" agent bpf include 2>/dev/null | gzip -1 | wc -c > /dev/null; ls -lR /usr/include > /dev/null; done
+set -- $("$bin/render" time "$base" 50 text)
+baseline_bytes=${10}
+echo "| /metrics bytes, before (log2/log-linear buckets, text) | $baseline_bytes ($2 series) | (baseline) |"
+for format in text openmetrics protobuf; do
+	for gzip in "" gzip; do
+		set -- $("$bin/render" time "$root" 50 $format $gzip)
+		target=
+		if [ "$format" = protobuf ] && [ -n "$gzip" ]; then
+			target="bytes ≤ 1/20 of the baseline: $(awk -v a="${10}" -v b="$baseline_bytes" 'BEGIN { printf "1/%.0f %s", b / a, (a * 20 <= b) ? "met" : "missed" }'); render ≤ 1 ms p50: $(awk -v t="${12}" 'BEGIN { print (t <= 1) ? "met" : "missed" }')"
+			native_series=$2
+		fi
+		echo "| /metrics $format${gzip:+ + gzip}: bytes; CPU p50 to render (encode${gzip:+ + gzip}) and with the snapshot | ${10} bytes; ${12} ms, $4 ms | $target |"
+	done
+done
+echo "| series per scrape, native histograms (protobuf) | $native_series | ≤ 400: $(awk -v n="$native_series" 'BEGIN { print (n <= 400) ? "met" : "missed" }') |"
+set -- $("$build/khist" memory --pin-root "$root" --json | jq -r '.formula_bytes, .kernel_bytes, .possible_cpus')
+here=$1 kernel=$2 possible=$3
+at128=$("$build/khist" memory --pin-root "$root" --cpus 128 --json | jq -r .bytes_at_cpus)
+echo "| kernel memory of the default collectors' maps, $possible CPUs (formula / kernel) | $(awk -v b="$here" 'BEGIN { printf "%.2f", b / 1048576 }') / $(awk -v b="$kernel" 'BEGIN { printf "%.2f", b / 1048576 }') MiB | equal: $([ "$here" = "$kernel" ] && echo met || echo missed) |"
+echo "| the same with 128 possible CPUs (formula) | $(awk -v b="$at128" 'BEGIN { printf "%.2f", b / 1048576 }') MiB | ≤ 32 MiB: $(awk -v b="$at128" 'BEGIN { print (b <= 32 * 1048576) ? "met" : "missed" }') |"
+"$build/khist" unload --pin-root "$root" > /dev/null
+"$build/khist" unload --pin-root "$base" > /dev/null
+rmdir "$base" 2>/dev/null
 
 printf '[khistd]\nlisten = 127.0.0.1:%s\npin_root = %s\n' $port "$root" > "$work/khistd.conf"
 start() {	# sets $daemon and $ready_ms (no subshell: the pid must survive)

@@ -35,7 +35,7 @@ declare -A workload_cmd=(
 	[read-file]="$bin/workload read-file $cached 1000000"
 )
 declare -A conditions=(
-	[getppid]="none floor-syscalls floor-syscalls-clock floor-syscalls-timed khist-syscalls khist-all syscount syscount-L bpftrace-count"
+	[getppid]="none floor-syscalls floor-syscalls-clock floor-syscalls-timed khist-syscalls khist-syscalls-log2 khist-all syscount syscount-L bpftrace-count"
 	[pingpong]="none floor-sched khist-sched khist-all runqlat cpudist offcputime bpftrace-runqlat"
 	[read-zero]="none floor-syscalls floor-read-syscalls khist-vfs khist-vfs-nofiles khist-all bpftrace-readlat"
 	[read-file]="none floor-syscalls floor-read-syscalls khist-vfs khist-vfs-nofiles khist-all bpftrace-readlat"
@@ -67,6 +67,8 @@ start_condition() {
 	khist-all) "$build/khist" load --pin-root "$root" > /dev/null ;;
 	# The histograms alone, the job the bpftrace one-liner does: no per-file table.
 	khist-vfs-nofiles) "$build/khist" load vfs --files 0 --pin-root "$root" > /dev/null ;;
+	# The layout before exponential buckets were the default: BCC's log2.
+	khist-syscalls-log2) "$build/khist" load syscalls --layout log2 --pin-root "$root" > /dev/null ;;
 	khist-*) "$build/khist" load "${1#khist-}" --pin-root "$root" > /dev/null ;;
 	# stdbuf: their "Tracing..." line would sit in a stdio buffer otherwise.
 	syscount) stdbuf -oL syscount > "$log" 2>&1 & peer_pid=$!; wait_for "$log" Tracing ;;
@@ -158,6 +160,7 @@ target() {	# target LABEL WORKLOAD KHIST PEER [LIMIT]: without LIMIT, a referenc
 	echo "| ratio | measured | target | |"
 	echo "|---|---:|---:|---|"
 	target "syscalls collector / floor (getppid)" getppid khist-syscalls floor-syscalls 1.5
+	target "syscalls, exponential schema 3 (default) / log2 buckets (getppid)" getppid khist-syscalls khist-syscalls-log2 1.10
 	target "clock floor / floor (getppid): two clock reads, nothing kept" getppid floor-syscalls-clock floor-syscalls
 	target "syscalls collector / syscount -L" getppid khist-syscalls syscount-L 0.4
 	target "clock floor / syscount -L: the least any latency collector costs" getppid floor-syscalls-clock syscount-L
