@@ -27,7 +27,7 @@ int cli_memory(int argc, char **argv)
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{}
 	};
-	json_object *root = json_object_new_object(), *list = json_object_new_array();
+	json_object *root = NULL, *list = NULL;
 	__u64 total_here = 0, total_memlock = 0, total_at = 0;
 	struct error_context error = {};
 	struct kernel_sizes sizes;
@@ -55,6 +55,11 @@ int cli_memory(int argc, char **argv)
 	}
 	if (memory_kernel_sizes(&sizes, &error))
 		return cli_runtime_error("memory", error.code, error.text);
+	if (json) {
+		root = json_object_new_object();
+		list = json_object_new_array();
+		json_object_object_add(root, "maps", list);
+	}
 	if (!json)
 		printf("%-10s %-16s %-15s %8s %7s %12s %12s %14s\n", "COLLECTOR", "MAP", "TYPE",
 		       "ENTRIES", "VALUE", "KERNEL", "FORMULA", "AT CPUS");
@@ -65,8 +70,10 @@ int cli_memory(int argc, char **argv)
 
 		if (!loader_is_loaded(cli_pin_root(), collector))
 			continue;
-		if (memory_collector_maps(cli_pin_root(), collector, &maps, &count, &error))
+		if (memory_collector_maps(cli_pin_root(), collector, &maps, &count, &error)) {
+			json_object_put(root);
 			return cli_runtime_error("memory", error.code, error.text);
+		}
 		loaded++;
 		for (unsigned int m = 0; m < count; m++) {
 			__u64 here = memory_bytes(&maps[m], &sizes, sizes.possible_cpus);
@@ -114,13 +121,11 @@ int cli_memory(int argc, char **argv)
 	if (json) {
 		json_object_object_add(root, "possible_cpus", json_object_new_int(sizes.possible_cpus));
 		json_object_object_add(root, "cpus", json_object_new_int(cpus));
-		json_object_object_add(root, "maps", list);
 		json_object_object_add(root, "kernel_bytes", json_object_new_uint64(total_memlock));
 		json_object_object_add(root, "formula_bytes", json_object_new_uint64(total_here));
 		json_object_object_add(root, "bytes_at_cpus", json_object_new_uint64(total_at));
 		cli_print_json(root);
 	} else {
-		json_object_put(root);
 		printf("total: %.2f MiB here (%u possible CPUs; the kernel says %.2f MiB), %.2f MiB "
 		       "with %lld CPUs\n", mib(total_here), sizes.possible_cpus, mib(total_memlock),
 		       mib(total_at), cpus);

@@ -98,6 +98,26 @@ scrape_ms=$(( ($(date +%s%N) - scrape_start) / 100000000 ))
 after=$(cpu)
 series=$(curl -sf "http://127.0.0.1:$port/metrics" | grep -vc '^#')
 echo "| CPU per scrape ($series series, 100 scrapes) | $(awk -v t=$((after - before)) -v hz=$ticks 'BEGIN { printf "%.2f", t * 1000 / hz / 100 }') ms | |"
+# khistd's own CPU per scrape in each format (the adopted default collectors).
+protobuf_accept='application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited'
+for format in text openmetrics protobuf; do
+	case $format in
+	text) accept='text/plain;version=0.0.4' ;;
+	openmetrics) accept='application/openmetrics-text;version=1.0.0' ;;
+	protobuf) accept=$protobuf_accept ;;
+	esac
+	for encoding in identity gzip; do
+		before=$(cpu)
+		for _ in $(seq 100); do
+			curl -sf -H "Accept: $accept" -H "Accept-Encoding: $encoding" "http://127.0.0.1:$port/metrics" -o /dev/null
+		done
+		after=$(cpu)
+		bytes=$(curl -sf -H "Accept: $accept" -H "Accept-Encoding: $encoding" "http://127.0.0.1:$port/metrics" | wc -c)
+		label=$format
+		[ $encoding = gzip ] && label="$format + gzip"
+		echo "| khistd CPU per scrape, $label ($bytes bytes, 100 scrapes) | $(awk -v t=$((after - before)) -v hz=$ticks 'BEGIN { printf "%.2f", t * 1000 / hz / 100 }') ms | |"
+	done
+done
 echo "| wall time per scrape (curl, sequential) | ${scrape_ms} ms | |"
 echo "| khistd RSS after 100 scrapes (VmRSS / VmHWM) | $(awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' /proc/$daemon/status) / $(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' /proc/$daemon/status) MiB | ≤ 12 MiB |"
 stop
