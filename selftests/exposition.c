@@ -231,12 +231,55 @@ static void test_classic_in_protobuf(void)
 	ktap_test_result(ok, "classic_buckets_merged_exactly_to_schema_0");
 }
 
+/* Text format, every bucket: each le reads back as the exact bound, counts cumulative. */
+static void test_text_bounds_round_trip(void)
+{
+	static struct fake f;
+	struct exposition_options options = { FORMAT_TEXT, -1, false };
+	unsigned int lines = 0, bucket = 0;
+	__u64 cumulative = 0;
+	char *body = NULL, *line, *next;
+	size_t len = 0;
+	bool ok = true;
+
+	fake_histogram(&f, 3);
+	EXPECT(ok, prometheus_render(&f.snapshot, &options, &body, &len) == 0, "render");
+	for (line = body; ok && line && *line; line = next) {
+		const char *prefix = "khist_test_latency_seconds_bucket{syscall=\"a\",le=\"";
+		double bound, want;
+		char *end;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strncmp(line, prefix, strlen(prefix)))
+			continue;
+		if (!strncmp(line + strlen(prefix), "+Inf", 4))
+			break;
+		bound = strtod(line + strlen(prefix), &end);
+		want = bucket == 0 ? ldexp(1, KHIST_EXP_ZERO_LOG2_NS) :
+		       khist_exp_bound(buckets_native_index(&f.family.buckets, bucket), 3);
+		cumulative += f.counts[0][bucket];
+		EXPECT(ok, bound == want, "bucket %u: le=%.*s reads back as %.17g, the bound is %.17g",
+		       bucket, (int)(end - line - strlen(prefix)), line + strlen(prefix), bound, want);
+		EXPECT(ok, strtoull(end + 3, NULL, 10) == cumulative, "bucket %u: %s, want %llu",
+		       bucket, end + 3, (unsigned long long)cumulative);
+		bucket++;
+		lines++;
+	}
+	EXPECT(ok, lines == f.family.buckets.count, "%u le lines for %u buckets", lines,
+	       f.family.buckets.count);
+	free(body);
+	ktap_test_result(ok, "text_le_bounds_read_back_exactly");
+}
+
 int main(void)
 {
 	ktap_print_header();
-	ktap_set_plan(3);
+	ktap_set_plan(4);
 	test_negotiation();
 	test_native_round_trip();
 	test_classic_in_protobuf();
+	test_text_bounds_round_trip();
 	ktap_finished();
 }
