@@ -36,6 +36,10 @@ static const char usage_text[] =
 "      --mode MODE        attach mode (vfs: glue, fentry, kprobe, syscalls; sched, signals:\n"
 "                         tp_btf, raw_tp)\n"
 "      --pid PID --comm COMM --cgroup PATH   count only these tasks\n"
+"      --by-cgroup DEPTH  series per cgroup DEPTH levels below the cgroup2 root\n"
+"                         (1..15; 0 = off; sched so far)\n"
+"      --cgroups N        cgroups with series of their own (default 63; later ones:\n"
+"                         cgroup=\"other\")\n"
 "      --processes N      per-process table size (default 10240)\n"
 "      --files N          per-file table size (default 1024, 0 = no table)\n"
 "      --reset            replace pinned maps that do not match this load\n"
@@ -127,7 +131,7 @@ static int pick_collectors(int argc, char **argv, const struct collector **picke
 }
 
 enum {
-	OPT_PIN_ROOT = 256, OPT_LAYOUT, OPT_PRECISION, OPT_MODE, OPT_PID, OPT_COMM, OPT_CGROUP,
+	OPT_PIN_ROOT = 256, OPT_LAYOUT, OPT_PRECISION, OPT_BY_CGROUP, OPT_CGROUPS, OPT_MODE, OPT_PID, OPT_COMM, OPT_CGROUP,
 	OPT_PROCESSES, OPT_FILES, OPT_RESET, OPT_PIN_MODE, OPT_PIN_GROUP, OPT_JSON,
 };
 
@@ -137,6 +141,8 @@ int cli_load(int argc, char **argv)
 		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
 		{ "layout", required_argument, NULL, OPT_LAYOUT },
 		{ "precision", required_argument, NULL, OPT_PRECISION },
+		{ "by-cgroup", required_argument, NULL, OPT_BY_CGROUP },
+		{ "cgroups", required_argument, NULL, OPT_CGROUPS },
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "comm", required_argument, NULL, OPT_COMM },
@@ -188,6 +194,16 @@ int cli_load(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			load.precision = number;
+			break;
+		case OPT_BY_CGROUP:
+			if (!cli_parse_number("--by-cgroup", optarg, 0, KHIST_CGROUP_MAX_DEPTH - 1, &number))
+				return EXIT_USAGE;
+			load.by_cgroup = number;
+			break;
+		case OPT_CGROUPS:
+			if (!cli_parse_number("--cgroups", optarg, 1, 65535, &number))
+				return EXIT_USAGE;
+			load.cgroup_rows = number + 1;
 			break;
 		case OPT_MODE:
 			load.mode = collector_mode_by_name(optarg);
@@ -339,11 +355,15 @@ static void print_status(const struct snapshot *snapshot)
 			printf("%s: unreadable: %s\n", state->collector->name, state->error.text);
 			continue;
 		}
-		printf("%s: loaded, attach mode %s, %s buckets, %s %u\n", state->collector->name,
+		printf("%s: loaded, attach mode %s, %s buckets, %s %u", state->collector->name,
 		       collector_mode_name(state->meta.attach_mode),
 		       buckets_layout_name(state->meta.layout, state->meta.precision),
 		       state->meta.layout == KHIST_LAYOUT_EXPONENTIAL ? "schema" : "precision",
 		       state->meta.precision);
+		if (state->meta.by_cgroup)
+			printf(", by cgroup at depth %u (%u cgroups)", state->meta.by_cgroup,
+			       state->meta.cgroup_rows - 1);
+		putchar('\n');
 		for (unsigned int p = 0; p < state->program_count; p++) {
 			const struct snapshot_program *program = &state->programs[p];
 

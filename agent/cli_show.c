@@ -106,16 +106,21 @@ static void subtract(const struct snapshot_family *current, const struct snapsho
 static void print_hist_text(const struct snapshot_family *family, const char *only_slot,
 			    const char *unit_label, unsigned long long divisor)
 {
-	const char *label = family->histogram->slot.label;
-
 	for (unsigned int s = 0; s < family->series_count; s++) {
 		const struct snapshot_series *series = &family->series[s];
+		/* The slot's label, or the cgroup of a collector loaded by cgroup. */
+		const char *label = family->histogram->slot.label ? family->histogram->slot.label :
+				    series->label_count ? series->labels[0].name : NULL;
 		const char *slot = label ? snapshot_label(series, label) : NULL;
 
 		if (only_slot ? !slot || strcmp(slot, only_slot) : label && !series->count)
 			continue;
-		if (label)
-			printf("\n%s = %s\n", label, slot);
+		/* One section per series, titled by its labels: "cgroup = /a, op = read". */
+		for (unsigned int l = 0; l < series->label_count; l++)
+			printf("%s%s = %s", l ? ", " : "\n", series->labels[l].name,
+			       series->labels[l].value);
+		if (series->label_count)
+			putchar('\n');
 		text_print_hist(stdout, series->buckets, &family->buckets, unit_label, divisor);
 	}
 }

@@ -94,6 +94,8 @@ struct histogram_desc {
 	 */
 	const char *rows_map, *shared_map;
 	unsigned int rows;
+	/* Loaded by cgroup: @slots per cgroup row, slot = row * @slots + slot. */
+	unsigned char by_cgroup;
 };
 
 /* One u64 of a table's value, exported as a family with one series per row. */
@@ -171,6 +173,11 @@ struct collector {
 #define COLLECTOR_MODES(array) .modes = array, .mode_count = ARRAY_SIZE(array)
 #define COLLECTOR_HISTOGRAMS(array) .histograms = array, .histogram_count = ARRAY_SIZE(array)
 #define COLLECTOR_TABLES(array) .tables = array, .table_count = ARRAY_SIZE(array)
+
+/* Maps of bpf/khist_cgroup.bpf.h, in collectors that can break down by cgroup. */
+#define CGROUP_ROW_MAP		"cgroup_row_of"
+#define CGROUP_IDS_MAP		"cgroup_ids"
+#define CGROUP_USED_MAP		"cgroup_rows_used"
 
 /*
  * Pending slots of @type (khist_collectors.h: a generation, a key and a

@@ -58,7 +58,9 @@ void config_print_defaults(FILE *out)
 	      "# buckets; log-linear; log2: BCC's), precision (0..5: the schema of\n"
 	      "# exponential buckets, k of log-linear ones), mode (auto or a mode name), pid,\n"
 	      "# comm, cgroup (a cgroup v2 directory); processes and files size the\n"
-	      "# per-process and per-file tables. Without a layout or precision, a collector\n"
+	      "# per-process and per-file tables; by_cgroup (a depth below the cgroup2 root,\n"
+	      "# 0 = off; sched so far) gives series per cgroup, for up to 'cgroups' of them.\n"
+	      "# Without a layout or precision, a collector\n"
 	      "# that is already pinned keeps the one it was loaded with (else: the default\n"
 	      "# shown).\n", out);
 	for (unsigned int i = 0; i < collector_count; i++) {
@@ -161,8 +163,8 @@ bad:
 #define ACCEPTED_DAEMON_KEYS "listen, pin_root, pin_mode, pin_group, module, log_level, " \
 	"unload_on_exit, bpf_stats, max_connections, export_processes, export_files, export_signals, " \
 	"classic_schema, classic_in_protobuf"
-#define ACCEPTED_COLLECTOR_KEYS "enabled, layout, precision, mode, pid, comm, cgroup, processes, " \
-	"files"
+#define ACCEPTED_COLLECTOR_KEYS "enabled, layout, precision, by_cgroup, cgroups, mode, pid, comm, " \
+	"cgroup, processes, files"
 
 static int daemon_key(struct parse_state *state, const char *name, const char *value)
 {
@@ -266,6 +268,16 @@ static int collector_key(struct parse_state *state, const struct collector *coll
 		c->layout = kind;
 		if (!strcmp(value, "log2"))
 			c->precision = 0;
+	} else if (!strcmp(name, "by_cgroup")) {
+		if (!parse_uint(value, 0, KHIST_CGROUP_MAX_DEPTH - 1, &number))
+			return set_error(state, "by_cgroup '%s': accepted values are 0 (off) and 1..15 "
+					 "(a depth below the cgroup2 root)%s%s", value, "", "");
+		c->by_cgroup = number;
+	} else if (!strcmp(name, "cgroups")) {
+		if (!parse_uint(value, 1, 65535, &number))
+			return set_error(state, "cgroups '%s': accepted values are 1..65535%s%s", value,
+					 "", "");
+		c->cgroups = number;
 	} else if (!strcmp(name, "precision")) {
 		if (!parse_uint(value, 0, KHIST_HIST_MAX_PRECISION, &number))
 			return set_error(state, "precision '%s': accepted values are 0..5%s%s", value, "", "");
@@ -363,6 +375,8 @@ static void set_defaults(struct daemon_config *config)
 	for (unsigned int i = 0; i < collector_count; i++) {
 		config->collectors[i].enabled = true;
 		config->collectors[i].layout = -1;
+		config->collectors[i].by_cgroup = -1;
+		config->collectors[i].cgroups = KHIST_CGROUP_ROWS - 1;
 		config->collectors[i].precision = -1;
 		config->collectors[i].mode = -1;
 		config->collectors[i].processes = LOADER_DEFAULT_PROCESSES;

@@ -23,6 +23,8 @@ struct collector_config {
 	int layout;			/* -1: as pinned, else exponential */
 	int precision;			/* -1: as pinned, else the layout's default */
 	int mode;			/* -1: the best that works */
+	int by_cgroup;			/* -1: as pinned; 0: off; else the depth */
+	unsigned int cgroups;		/* cgroups with rows of their own */
 	__u32 pid;
 	char comm[KHIST_COMM_LEN];
 	char cgroup[PATH_MAX];

@@ -85,6 +85,8 @@ static void options_for(const struct collector_config *c, struct loader_options 
 	loader_default_options(options);
 	options->pin_root = config.pin_root;
 	options->layout = c->layout;
+	options->by_cgroup = c->by_cgroup;
+	options->cgroup_rows = c->cgroups + 1;
 	options->precision = c->precision;
 	options->mode = c->mode;
 	options->filter_tgid = c->pid;

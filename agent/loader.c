@@ -84,6 +84,8 @@ void loader_default_options(struct loader_options *options)
 	options->pin_root = LOADER_DEFAULT_PIN_ROOT;
 	options->layout = -1;
 	options->precision = -1;
+	options->by_cgroup = -1;
+	options->cgroup_rows = KHIST_CGROUP_ROWS;
 	options->mode = -1;
 	options->process_table_size = LOADER_DEFAULT_PROCESSES;
 	options->file_table_size = LOADER_DEFAULT_FILES;
@@ -145,6 +147,19 @@ static int set_rodata(struct bpf_object *obj, const char *name, const void *valu
  * level below the cgroup2 mount (found in /proc/self/mounts; hosts mount it
  * at /sys/fs/cgroup or, with the v1 hierarchies, at /sys/fs/cgroup/unified).
  */
+static bool cgroup2_mounted(void)
+{
+	char line[8192], dir[4096], type[64];
+	bool found = false;
+	FILE *mounts = fopen("/proc/self/mounts", "r");
+
+	while (mounts && !found && fgets(line, sizeof(line), mounts))
+		found = sscanf(line, "%*s %4095s %63s", dir, type) == 2 && !strcmp(type, "cgroup2");
+	if (mounts)
+		fclose(mounts);
+	return found;
+}
+
 static int cgroup_identity(const char *path, __u64 *id, __u32 *level)
 {
 	char resolved[PATH_MAX], line[PATH_MAX + 256], mount_point[PATH_MAX] = "";
@@ -182,6 +197,7 @@ static int cgroup_identity(const char *path, __u64 *id, __u32 *level)
 struct layout_choice {
 	enum khist_layout kind;
 	unsigned int precision;
+	unsigned int by_cgroup, cgroup_rows;	/* 0: not broken down by cgroup */
 };
 
 static int size_histogram(struct bpf_object *obj, const struct histogram_desc *hist,
@@ -197,7 +213,9 @@ static int size_histogram(struct bpf_object *obj, const struct histogram_desc *h
 		return fail(-EINVAL, "precision %u is out of range for the %s layout",
 			    layout->precision, buckets_layout_name(layout->kind, layout->precision));
 	row = KHIST_HIST_ROW_WORDS(buckets.count) * sizeof(__u64);
-	if (!map || bpf_map__set_max_entries(map, hist->rows_map ? hist->rows : hist->slots) ||
+	if (!map || bpf_map__set_max_entries(map, hist->rows_map ? hist->rows :
+					     hist->by_cgroup && layout->by_cgroup ?
+					     layout->cgroup_rows * hist->slots : hist->slots) ||
 	    bpf_map__set_value_size(map, row))
 		return fail(-EINVAL, "cannot size map %s", hist->map);
 	if (hist->shared_map && (!shared || bpf_map__set_max_entries(shared, hist->slots) ||
@@ -217,6 +235,17 @@ static int size_maps(const struct collector *collector, struct bpf_object *obj,
 		err = size_histogram(obj, &collector->histograms[h], layout);
 		if (err)
 			return err;
+	}
+	if (layout->by_cgroup) {
+		struct bpf_map *rows = bpf_object__find_map_by_name(obj, CGROUP_ROW_MAP);
+		struct bpf_map *ids = bpf_object__find_map_by_name(obj, CGROUP_IDS_MAP);
+
+		if (!rows || !ids)
+			return fail(-EINVAL, "%s cannot break its series down by cgroup",
+				    collector->name);
+		if (bpf_map__set_max_entries(rows, layout->cgroup_rows) ||
+		    bpf_map__set_max_entries(ids, layout->cgroup_rows))
+			return fail(-EINVAL, "cannot size the cgroup maps");
 	}
 	for (unsigned int t = 0; t < collector->table_count; t++) {
 		const struct table_desc *table = &collector->tables[t];
@@ -353,6 +382,8 @@ static int write_meta(struct bpf_object *obj, enum khist_attach_mode mode,
 	meta.attach_mode = mode;
 	meta.layout = layout->kind;
 	meta.precision = layout->precision;
+	meta.by_cgroup = layout->by_cgroup;
+	meta.cgroup_rows = layout->cgroup_rows;
 	if (bpf_map_update_elem(bpf_map__fd(map), &zero, &meta, BPF_ANY))
 		return fail(-errno, "writing meta: %s", strerror(errno));
 	return 0;
@@ -487,6 +518,11 @@ static void choose_layout(const char *dir, const struct loader_options *options,
 	else
 		layout->precision = layout->kind == KHIST_LAYOUT_EXPONENTIAL ? BUCKETS_DEFAULT_SCHEMA :
 				    BUCKETS_DEFAULT_PRECISION;
+	layout->by_cgroup = options->by_cgroup >= 0 ? (unsigned int)options->by_cgroup :
+			    pinned && meta.version == KHIST_META_VERSION ? meta.by_cgroup : 0;
+	layout->cgroup_rows = layout->by_cgroup ? options->cgroup_rows : 0;
+	if (options->by_cgroup < 0 && layout->by_cgroup && meta.cgroup_rows)
+		layout->cgroup_rows = meta.cgroup_rows;
 }
 
 /* The exponential layout's bounds, for the programs to find buckets with. */
@@ -497,6 +533,10 @@ static int set_layout(struct bpf_object *obj, const struct layout_choice *layout
 
 	if (set_rodata(obj, "layout", &kind, sizeof(kind)) ||
 	    set_rodata(obj, "precision", &layout->precision, sizeof(layout->precision)))
+		return -ENOENT;
+	if (layout->by_cgroup &&
+	    (set_rodata(obj, "by_cgroup", &layout->by_cgroup, sizeof(layout->by_cgroup)) ||
+	     set_rodata(obj, "cgroup_rows", &layout->cgroup_rows, sizeof(layout->cgroup_rows))))
 		return -ENOENT;
 	if (layout->kind != KHIST_LAYOUT_EXPONENTIAL)
 		return 0;
@@ -563,6 +603,8 @@ static int try_mode(const struct collector *collector, const struct collector_mo
 		if (hist->rows_map && set_rodata(attempt->obj, rows_name, &hist->rows, sizeof(__u32)))
 			return fail(-EINVAL, "the %s object lacks %s", collector->name, rows_name);
 	}
+	if (layout->by_cgroup && !bpf_object__find_map_by_name(attempt->obj, CGROUP_ROW_MAP))
+		return fail(-EINVAL, "%s cannot break its series down by cgroup", collector->name);
 	if (set_layout(attempt->obj, layout) ||
 	    set_rodata(attempt->obj, "filter_tgid", &options->filter_tgid, sizeof(__u32)) ||
 	    set_rodata(attempt->obj, "filter_comm", options->filter_comm, KHIST_COMM_LEN) ||
@@ -626,6 +668,15 @@ int loader_load(const struct collector *collector, const struct loader_options *
 	tracefs_ensure_mounted();
 	collector_dir(dir, sizeof(dir), options->pin_root, collector->name);
 	choose_layout(dir, options, &layout);
+	if (layout.by_cgroup > KHIST_CGROUP_MAX_DEPTH - 1)
+		return fail(-EINVAL, "cgroup depth %u is out of range 1..%d", layout.by_cgroup,
+			    KHIST_CGROUP_MAX_DEPTH - 1);
+	if (layout.by_cgroup && (layout.cgroup_rows < 2 || layout.cgroup_rows > 65536))
+		return fail(-EINVAL, "%u cgroup rows: 2..65536 (one is for \"other\")",
+			    layout.cgroup_rows);
+	if (layout.by_cgroup && !cgroup2_mounted())
+		return fail(-ENOENT, "series by cgroup need a cgroup v2 hierarchy: none is mounted "
+			    "(mount -t cgroup2 none /sys/fs/cgroup)");
 	if (buckets_layout(&check, layout.kind, layout.precision, UNIT_NS))
 		return fail(-EINVAL, "precision %u is out of range 0..%d for the %s layout",
 			    layout.precision, layout.kind == KHIST_LAYOUT_EXPONENTIAL ?

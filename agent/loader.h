@@ -24,6 +24,8 @@ struct loader_options {
 	int layout;			/* -1: as pinned, else exponential; enum khist_layout */
 	int precision;			/* -1: as pinned, else the layout's default */
 	int mode;			/* -1: the best that works, else enum khist_attach_mode */
+	int by_cgroup;			/* -1: as pinned (else 0), 0: off, else the cgroup depth */
+	unsigned int cgroup_rows;	/* rows of the cgroup table, "other" included */
 	__u32 filter_tgid;
 	char filter_comm[KHIST_COMM_LEN];
 	const char *filter_cgroup;	/* cgroup v2 directory, or NULL */

@@ -184,6 +184,31 @@ out_assigned:
 	return err;
 }
 
+/*
+ * The label of cgroup row @row: the cgroup's path below the cgroup2 mount,
+ * "other" for row 0 (every cgroup past the table's rows), and the id of a
+ * cgroup that is gone.
+ */
+static const char *cgroup_label(struct snapshot *snapshot, const struct reader_rows *ids,
+				unsigned int row, char *buf, size_t size)
+{
+	const char *path;
+	__u64 id;
+
+	if (!row)
+		return "other";
+	if (!snapshot->cgroups_loaded) {
+		snapshot->cgroups_loaded = true;
+		cgroup_names_load(&snapshot->cgroups, NULL);
+	}
+	id = row < ids->count ? reader_value_u64(ids, row, 0) : 0;
+	path = cgroup_names_find(&snapshot->cgroups, id);
+	if (path)
+		return path;
+	snprintf(buf, size, "removed:%llu", (unsigned long long)id);
+	return buf;
+}
+
 /* A histogram's family and the counters derived from its counts and sums. */
 static void take_histogram(struct snapshot *snapshot, const struct snapshot_options *options,
 			   struct snapshot_collector *state, const struct histogram_desc *desc)
@@ -191,8 +216,9 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 	const struct collector *collector = state->collector;
 	struct snapshot_family *family, *count_family = NULL, *sum_family = NULL;
 	struct snapshot_label **slot_labels;
+	unsigned int *label_counts;
+	struct reader_rows rows, cgroup_ids = {};
 	struct bucket_layout layout;
-	struct reader_rows rows;
 	const char *unit = collector_unit_name(desc->unit);
 	unsigned int buckets, words;
 	char name[96], buf[64];
@@ -205,6 +231,15 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 						 &rows) :
 	    reader_rows(options->pin_root, collector->name, desc->map, &rows, NULL))
 		return;
+	if (desc->by_cgroup && state->meta.by_cgroup &&
+	    (reader_rows(options->pin_root, collector->name, CGROUP_IDS_MAP, &cgroup_ids, NULL) ||
+	     cgroup_ids.value_size != sizeof(__u64) || !keep_buffer(snapshot, cgroup_ids.values))) {
+		reader_rows_free(&cgroup_ids);
+		reader_rows_free(&rows);
+		return;
+	}
+	free(cgroup_ids.keys);
+	cgroup_ids.keys = NULL;
 	if (rows.value_size != words * sizeof(__u64) || !keep_buffer(snapshot, rows.values)) {
 		if (rows.value_size != words * sizeof(__u64))
 			free(rows.values);
@@ -215,7 +250,8 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 	family = add_family(snapshot, arena_string(snapshot, name), METRIC_HISTOGRAM, desc->help,
 			    rows.count);
 	slot_labels = arena_alloc(snapshot, (rows.count + 1) * sizeof(*slot_labels));
-	if (!family || !slot_labels) {
+	label_counts = arena_alloc(snapshot, (rows.count + 1) * sizeof(*label_counts));
+	if (!family || !slot_labels || !label_counts) {
 		free(rows.keys);
 		return;
 	}
@@ -235,14 +271,34 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 		for (unsigned int b = 0; b < buckets; b++)
 			series.count += series.buckets[b];
 		slot_labels[i] = NULL;
-		if (desc->slot.label) {
+		label_counts[i] = 0;
+		if (cgroup_ids.count) {
+			/* By cgroup: slot = row * slots + the slot within the row. */
+			struct snapshot_label *labels = arena_alloc(snapshot, 2 * sizeof(*labels));
+			unsigned int inner = slot % desc->slots;
+
+			if (!labels)
+				break;
+			labels[0] = (struct snapshot_label){ "cgroup", arena_string(snapshot,
+				cgroup_label(snapshot, &cgroup_ids, slot / desc->slots, buf,
+					     sizeof(buf))) };
+			label_counts[i] = 1;
+			if (desc->slot.label) {
+				labels[1] = (struct snapshot_label){ desc->slot.label, arena_string(
+					snapshot, collector_decode_slot(&desc->slot, inner, buf,
+									sizeof(buf))) };
+				label_counts[i] = 2;
+			}
+			slot_labels[i] = labels;
+		} else if (desc->slot.label) {
 			slot_labels[i] = labels_one(snapshot, desc->slot.label,
 						    collector_decode_slot(&desc->slot, slot, buf,
 									  sizeof(buf)));
-			series.labels = slot_labels[i];
-			series.label_count = 1;
+			label_counts[i] = 1;
 		}
-		if (desc->slot.label && !series.count && !options->every_slot)
+		series.labels = slot_labels[i];
+		series.label_count = label_counts[i];
+		if (label_counts[i] && !series.count && !options->every_slot)
 			continue;
 		family->series[family->series_count++] = series;
 	}
@@ -261,12 +317,13 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 	}
 	for (unsigned int i = 0; i < rows.count && (count_family || sum_family); i++) {
 		const __u64 *row = (const __u64 *)rows.values + (size_t)i * words;
-		unsigned int label_count = slot_labels[i] ? 1 : 0;
+		unsigned int label_count = label_counts[i];
 		__u64 count = 0;
 
 		for (unsigned int b = 0; b < buckets; b++)
 			count += row[KHIST_HIST_ROW_BUCKETS + b];
-		if (!count && !desc->all_slots && label_count)
+		/* By cgroup, rows nobody was given would be series of zeros. */
+		if (!count && (!desc->all_slots || cgroup_ids.count) && label_count)
 			continue;
 		if (count_family)
 			add_value(count_family, slot_labels[i], label_count, count);
@@ -619,6 +676,36 @@ static void take_self(struct snapshot *snapshot, const struct snapshot_options *
 			}
 		}
 	}
+	for (int kind = 0; kind < 3; kind++) {
+		static const char *const names[] = { "khist_cgroups_tracked", "khist_cgroup_capacity",
+						     "khist_cgroup_overflow" };
+		static const char *const helps[] = {
+			"cgroups with series of their own, of a collector loaded by cgroup",
+			"cgroups a collector loaded by cgroup can give series of their own",
+			"Times a cgroup found no row left: its events count in cgroup=\"other\"",
+		};
+
+		family = self_family(snapshot, names[kind], kind == 2 ? METRIC_COUNTER : METRIC_GAUGE,
+				     helps[kind], collector_count);
+		for (unsigned int i = 0; family && i < collector_count; i++) {
+			struct snapshot_collector *state = &snapshot->collectors[i];
+			struct reader_rows used;
+			__u64 value;
+
+			if (!state->loaded || state->error.code || !state->meta.by_cgroup ||
+			    reader_rows(options->pin_root, state->collector->name, CGROUP_USED_MAP,
+					&used, NULL))
+				continue;
+			value = used.count < 2 ? 0 : kind == 2 ? reader_value_u64(&used, 1, 0) :
+				kind == 1 ? state->meta.cgroup_rows - 1 :
+				reader_value_u64(&used, 0, 0);
+			/* Rows past the table were handed out and given back to "other". */
+			if (kind == 0 && value > state->meta.cgroup_rows - 1)
+				value = state->meta.cgroup_rows - 1;
+			add_value(family, collector_label(snapshot, state->collector), 1, value);
+			reader_rows_free(&used);
+		}
+	}
 	family = self_family(snapshot, "khist_table_read_attempts", METRIC_GAUGE,
 			     "Reads this scrape took to see a table and its pending slots at one "
 			     "instant (1 on a quiet machine)", collector_count);
@@ -759,6 +846,7 @@ void snapshot_free(struct snapshot *snapshot)
 	free(snapshot->buffers);
 	free(snapshot->families);
 	free(snapshot->collectors);
+	cgroup_names_free(&snapshot->cgroups);
 	memset(snapshot, 0, sizeof(*snapshot));
 }
 

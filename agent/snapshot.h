@@ -15,6 +15,7 @@
 #include <uapi/khist.h>
 
 #include "buckets.h"
+#include "cgroup.h"
 #include "collector.h"
 #include "error.h"
 #include "kmod_client.h"
@@ -98,6 +99,8 @@ struct snapshot {
 	void **buffers;			/* map reads the series point into */
 	unsigned int buffer_count, buffer_capacity;
 	bool failed;			/* out of memory: incomplete */
+	struct cgroup_names cgroups;	/* read when a series by cgroup needs them */
+	bool cgroups_loaded;
 };
 
 void snapshot_default_options(struct snapshot_options *options, const char *pin_root);

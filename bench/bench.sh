@@ -36,8 +36,8 @@ declare -A workload_cmd=(
 )
 declare -A conditions=(
 	[getppid]="none floor-syscalls floor-syscalls-clock floor-syscalls-timed khist-syscalls khist-syscalls-log2 khist-all syscount syscount-L bpftrace-count"
-	[pingpong]="none floor-sched khist-sched khist-all runqlat cpudist offcputime bpftrace-runqlat"
-	[read-zero]="none floor-syscalls floor-read-syscalls khist-vfs khist-vfs-nofiles khist-all bpftrace-readlat"
+	[pingpong]="none floor-sched khist-sched khist-sched-cgroup khist-all runqlat cpudist offcputime bpftrace-runqlat"
+	[read-zero]="none floor-syscalls floor-read-syscalls khist-vfs khist-vfs-nofiles khist-vfs-cgroup khist-all bpftrace-readlat"
 	[read-file]="none floor-syscalls floor-read-syscalls khist-vfs khist-vfs-nofiles khist-all bpftrace-readlat"
 )
 workloads=${BENCH_WORKLOADS:-getppid pingpong read-zero read-file}
@@ -69,6 +69,9 @@ start_condition() {
 	khist-vfs-nofiles) "$build/khist" load vfs --files 0 --pin-root "$root" > /dev/null ;;
 	# The layout before exponential buckets were the default: BCC's log2.
 	khist-syscalls-log2) "$build/khist" load syscalls --layout log2 --pin-root "$root" > /dev/null ;;
+	# Series per cgroup two levels down (on a systemd host: /system.slice/NAME).
+	khist-sched-cgroup) "$build/khist" load sched --by-cgroup 2 --pin-root "$root" > /dev/null ;;
+	khist-vfs-cgroup) "$build/khist" load vfs --by-cgroup 2 --pin-root "$root" > /dev/null ;;
 	khist-*) "$build/khist" load "${1#khist-}" --pin-root "$root" > /dev/null ;;
 	# stdbuf: their "Tracing..." line would sit in a stdio buffer otherwise.
 	syscount) stdbuf -oL syscount > "$log" 2>&1 & peer_pid=$!; wait_for "$log" Tracing ;;
@@ -151,6 +154,12 @@ target() {	# target LABEL WORKLOAD KHIST PEER [LIMIT]: without LIMIT, a referenc
 	fi
 	echo "| $1 | $r | ≤ $5 | $(awk -v r="$r" -v l="$5" 'BEGIN { print (r != "n/a" && r <= l) ? "met" : "missed" }') |"
 }
+delta() {	# delta LABEL WORKLOAD KHIST BASE EVENTS_PER_OP LIMIT_NS: extra ns per event
+	local d
+	[ -n "${overhead[$2,$3]:-}" ] && [ -n "${overhead[$2,$4]:-}" ] || { echo "| $1 | n/a | ≤ $6 ns | not measured |"; return; }
+	d=$(awk -v a="${overhead[$2,$3]}" -v b="${overhead[$2,$4]}" -v n="$5" 'BEGIN { printf "%.1f", (a - b) / n }')
+	echo "| $1 | $d ns | ≤ $6 ns | $(awk -v d="$d" -v l="$6" 'BEGIN { print (d <= l) ? "met" : "missed" }') |"
+}
 {
 	echo
 	echo "## Targets (overhead ratios, same run)"
@@ -171,6 +180,12 @@ target() {	# target LABEL WORKLOAD KHIST PEER [LIMIT]: without LIMIT, a referenc
 	target "vfs (syscalls mode, no file table) / bpftrace read hist (/dev/zero)" read-zero khist-vfs-nofiles bpftrace-readlat 0.25
 	target "vfs (syscalls mode, no file table) / bpftrace read hist (cached file)" read-file khist-vfs-nofiles bpftrace-readlat 0.25
 	target "syscall floor / bpftrace read hist (/dev/zero)" read-zero floor-syscalls bpftrace-readlat
+	echo
+	echo "| series by cgroup (--by-cgroup 2) over the same collector without | extra per event | target | |"
+	echo "|---|---:|---:|---|"
+	# A round trip is two wakeups and two switches; a read one event.
+	delta "sched, pipe ping-pong (4 events per round trip)" pingpong khist-sched-cgroup khist-sched 4 15
+	delta "vfs, read of /dev/zero" read-zero khist-vfs-cgroup khist-vfs 1 15
 } > "$out/targets.md"
 
 failed=0

@@ -12,6 +12,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "khist_common.bpf.h"
+#include "khist_cgroup.bpf.h"
 
 #define TASK_RUNNING 0
 
@@ -19,6 +20,9 @@ struct sched_task {
 	__u64 enqueued_ns;	/* woken or preempted: waiting to run */
 	__u64 switched_in_ns;
 	__u64 switched_out_ns;
+	__u64 cgroup_id;	/* by_cgroup: the cgroup its row is of */
+	__u32 cgroup_row;
+	__u32 reserved;
 };
 
 /* tp_btf programs keep their per-task state in task storage... */
@@ -105,7 +109,8 @@ static __always_inline void on_switch_out(struct sched_task *state, struct task_
 	if (!khist_task_passes(task, config))
 		return;
 	if (state->switched_in_ns)
-		khist_hist_record(&oncpu_slice_hist, 0,
+		khist_hist_record(&oncpu_slice_hist,
+				  khist_task_cgroup_row(task, &state->cgroup_id, &state->cgroup_row),
 				  now - state->switched_in_ns, KHIST_UNIT_NS);
 	state->switched_in_ns = 0;
 	state->switched_out_ns = now;
@@ -118,14 +123,16 @@ static __always_inline void on_switch_out(struct sched_task *state, struct task_
 static __always_inline void on_switch_in(struct sched_task *state, struct task_struct *task,
 					 __u64 now, const struct khist_runtime_config *config)
 {
+	__u32 row;
+
 	if (!state || !khist_task_passes(task, config))
 		return;
+	row = khist_task_cgroup_row(task, &state->cgroup_id, &state->cgroup_row);
 	if (state->enqueued_ns)
-		khist_hist_record(&runq_latency_hist, 0,
-				  now - state->enqueued_ns, KHIST_UNIT_NS);
+		khist_hist_record(&runq_latency_hist, row, now - state->enqueued_ns, KHIST_UNIT_NS);
 	if (state->switched_out_ns)
-		khist_hist_record(&offcpu_time_hist, 0,
-				  now - state->switched_out_ns, KHIST_UNIT_NS);
+		khist_hist_record(&offcpu_time_hist, row, now - state->switched_out_ns,
+				  KHIST_UNIT_NS);
 	state->enqueued_ns = 0;
 	state->switched_out_ns = 0;
 	state->switched_in_ns = now;

@@ -19,6 +19,7 @@
 
 #include "khist_common.bpf.h"
 #include "khist_pending.bpf.h"
+#include "khist_cgroup.bpf.h"
 #include "khist_kfuncs.h"
 #include <khist_file_kind.h>
 
@@ -81,9 +82,12 @@ struct {
 
 static __always_inline void record_call(__u32 op, __s64 ret, __u64 latency)
 {
-	khist_hist_record(&vfs_latency_hist, op, latency, KHIST_UNIT_NS);
+	/* By cgroup: slot = row * KHIST_VFS_OPS + op. */
+	__u32 slot = khist_current_cgroup_row() * KHIST_VFS_OPS + op;
+
+	khist_hist_record(&vfs_latency_hist, slot, latency, KHIST_UNIT_NS);
 	if (ret >= 0) {
-		khist_hist_record(&vfs_size_hist, op, ret, KHIST_UNIT_BYTES);
+		khist_hist_record(&vfs_size_hist, slot, ret, KHIST_UNIT_BYTES);
 	} else {
 		__u64 *errors = bpf_map_lookup_elem(&vfs_errors, &op);
 

@@ -43,9 +43,20 @@ struct khist_meta {
 	__u32 attach_mode;	/* enum khist_attach_mode */
 	__u32 precision;	/* precision k or schema s of its histograms */
 	__u32 layout;		/* enum khist_layout */
+	__u32 by_cgroup;	/* series per cgroup at this depth; 0: not broken down */
+	__u32 cgroup_rows;	/* rows of the cgroup table, row 0 for "other" */
 	__u64 loaded_at_ns;	/* CLOCK_REALTIME of the first load */
 };
-#define KHIST_META_VERSION 3	/* 2: pending slots with generations, 3: layouts */
+#define KHIST_META_VERSION 3	/* 2: pending slots with generations, 3: layouts, cgroups */
+
+/*
+ * Series per cgroup: a collector loaded with a depth D keeps one row per
+ * cgroup v2 directory D levels below the root (tasks higher up: their own
+ * cgroup), the first KHIST_CGROUP_ROWS - 1 that show up; row 0 takes
+ * every later one ("other"). Depths past this are refused.
+ */
+#define KHIST_CGROUP_ROWS	64
+#define KHIST_CGROUP_MAX_DEPTH	16
 
 enum khist_attach_mode {
 	KHIST_ATTACH_NONE,

@@ -6,15 +6,18 @@
  */
 #define _GNU_SOURCE
 #include <sched.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
+#include "cgroup.h"
 #include "collector_util.h"
 
 #define ROUNDS 5000
 #define COMM "khist-pingpong"
 
-/* Two processes named COMM bounce a byte ROUNDS times on CPU 0. */
-static int ping_pong(void)
+/* Two processes named COMM bounce a byte ROUNDS times on CPU 0 (in @cgroup, if set). */
+static int ping_pong_in(const char *cgroup)
 {
 	int there[2], back[2], status;
 	cpu_set_t cpu0;
@@ -27,6 +30,8 @@ static int ping_pong(void)
 		return -1;
 	child = fork();
 	if (child == 0) {
+		if (cgroup && !cgroup_move_pid(cgroup, getpid()))
+			_exit(1);
 		sched_setaffinity(0, sizeof(cpu0), &cpu0);
 		prctl(PR_SET_NAME, COMM);
 		for (int i = 0; i < ROUNDS; i++)
@@ -35,6 +40,8 @@ static int ping_pong(void)
 		_exit(0);
 	}
 	if (fork() == 0) {
+		if (cgroup && !cgroup_move_pid(cgroup, getpid()))
+			_exit(1);
 		sched_setaffinity(0, sizeof(cpu0), &cpu0);
 		prctl(PR_SET_NAME, COMM);
 		for (int i = 0; i < ROUNDS; i++)
@@ -48,6 +55,11 @@ static int ping_pong(void)
 			return -1;
 	}
 	return 0;
+}
+
+static int ping_pong(void)
+{
+	return ping_pong_in(NULL);
 }
 
 static void check_mode(const char *mode_name)
@@ -123,13 +135,122 @@ static void test_cpu_task(void)
 	loader_unload(test_root(), collector_find("sched"));
 }
 
+/* The run-queue samples of one cgroup's series, by its path below the mount. */
+static __u64 runq_of(const char *root, const char *cgroup)
+{
+	struct snapshot snapshot;
+	__u64 samples;
+
+	if (test_snapshot(root, &snapshot))
+		return ~0ULL;
+	samples = family_sum(&snapshot, "khist_runq_latency_seconds", "cgroup", cgroup, NULL);
+	snapshot_free(&snapshot);
+	return samples;
+}
+
+/*
+ * Series per cgroup at depth 2: a ping-pong in one nested cgroup, nothing
+ * in its sibling; then a table of one cgroup, where the second one shows up
+ * as "other" and nothing is lost.
+ */
+static void test_by_cgroup(const char *mode_name)
+{
+	char mount[256], top[320], busy[352], idle[352], name[64], root[96];
+	const char *busy_path, *idle_path;
+	struct loader_options options;
+	enum khist_attach_mode mode;
+	__u64 in_busy, in_idle, other, in_first;
+	bool ok = true;
+	int err;
+
+	snprintf(name, sizeof(name), "%s_series_per_cgroup", mode_name);
+	if (cgroup_mount_point(mount, sizeof(mount))) {
+		ktap_test_skip(name, "no cgroup v2 hierarchy");
+		return;
+	}
+	snprintf(top, sizeof(top), "%s/khist-test-%d", mount, getpid());
+	snprintf(busy, sizeof(busy), "%s/busy", top);
+	snprintf(idle, sizeof(idle), "%s/idle", top);
+	if (mkdir(top, 0755) || mkdir(busy, 0755) || mkdir(idle, 0755)) {
+		ktap_test_skip(name, "cannot create cgroups under %s: %s", mount, strerror(errno));
+		rmdir(busy), rmdir(idle), rmdir(top);
+		return;
+	}
+	busy_path = busy + strlen(mount);
+	idle_path = idle + strlen(mount);
+	snprintf(root, sizeof(root), "%s-cgroup", test_root());
+	loader_default_options(&options);
+	options.mode = collector_mode_by_name(mode_name);
+	options.pin_root = root;
+	strcpy(options.filter_comm, COMM);
+	options.by_cgroup = 2;
+	err = loader_load(collector_find("sched"), &options, &mode);
+	EXPECT(ok, err == 0, "load --by-cgroup 2: %s", loader_error());
+	EXPECT(ok, ping_pong_in(busy) == 0, "ping-pong in %s failed", busy);
+	in_busy = runq_of(root, busy_path);
+	in_idle = runq_of(root, idle_path);
+	EXPECT(ok, in_busy >= 2 * ROUNDS - 10 && in_busy <= 2 * ROUNDS + 50,
+	       "run-queue samples in %s: %llu for %d rounds", busy_path,
+	       (unsigned long long)in_busy, ROUNDS);
+	EXPECT(ok, in_idle == 0, "%llu samples in %s, where nothing ran", (unsigned long long)in_idle,
+	       idle_path);
+	ktap_print_msg("%s by cgroup: %llu run-queue samples in %s, %llu in %s", mode_name,
+		       (unsigned long long)in_busy, busy_path, (unsigned long long)in_idle, idle_path);
+	loader_unload(root, collector_find("sched"));
+
+	/* One row: the first cgroup keeps it, the next one's samples go to "other". */
+	options.cgroup_rows = 2;
+	err = loader_load(collector_find("sched"), &options, &mode);
+	EXPECT(ok, err == 0, "load --cgroups 1: %s", loader_error());
+	EXPECT(ok, ping_pong_in(busy) == 0 && ping_pong_in(idle) == 0, "ping-pongs failed");
+	in_first = runq_of(root, busy_path);
+	other = runq_of(root, "other");
+	EXPECT(ok, in_first >= 2 * ROUNDS - 10 && other >= 2 * ROUNDS - 10 &&
+		   runq_of(root, idle_path) == 0,
+	       "one row: %llu in %s, %llu in other", (unsigned long long)in_first, busy_path,
+	       (unsigned long long)other);
+	{
+		struct reader_rows used;
+
+		EXPECT(ok, reader_rows(root, "sched", CGROUP_USED_MAP, &used, NULL) == 0 &&
+			   used.count == 2 && reader_value_u64(&used, 1, 0) >= 1,
+		       "no cgroup counted as past the table");
+		reader_rows_free(&used);
+	}
+	loader_unload(root, collector_find("sched"));
+
+	/* Bad input: a depth out of range, a collector that cannot break down (yet). */
+	{
+		char output[4096], args[256];
+		int status;
+
+		snprintf(args, sizeof(args), "load sched --by-cgroup 16 --pin-root %s", root);
+		status = run_khist(args, output, sizeof(output));
+		EXPECT(ok, status == 2 && strstr(output, "--by-cgroup takes a number from 0 to 15"),
+		       "depth 16: %d %s", status, output);
+		snprintf(args, sizeof(args), "load syscalls --by-cgroup 2 --pin-root %s", root);
+		status = run_khist(args, output, sizeof(output));
+		EXPECT(ok, status == 1 && strstr(output, "syscalls cannot break its series down by "
+						       "cgroup"), "syscalls: %d %s", status, output);
+		snprintf(args, sizeof(args), "load sched --by-cgroup 2 --cgroups 0 --pin-root %s", root);
+		status = run_khist(args, output, sizeof(output));
+		EXPECT(ok, status == 2 && strstr(output, "--cgroups"), "0 cgroups: %d %s", status,
+		       output);
+	}
+	rmdir(root);
+	rmdir(busy), rmdir(idle), rmdir(top);
+	ktap_test_result(ok, "%s", name);
+}
+
 int main(void)
 {
 	ktap_print_header();
 	require_root_or_skip();
-	ktap_set_plan(3);
+	ktap_set_plan(5);
 	check_mode("tp_btf");
 	check_mode("raw_tp");
+	test_by_cgroup("tp_btf");
+	test_by_cgroup("raw_tp");
 	test_cpu_task();
 	unload_all();
 	ktap_finished();

@@ -15,6 +15,7 @@
 #include <khist_hist.h>
 #include <uapi/khist.h>
 
+#include "cgroup.h"
 #include "collector_util.h"
 #include "kmod_util.h"
 
@@ -274,6 +275,85 @@ static void test_interleaved_files(void)
 	}
 }
 
+/*
+ * Series per cgroup: a child in a nested cgroup makes READS reads of
+ * READ_SIZE bytes; its cgroup's series count exactly those, apart from
+ * the reads of this process outside.
+ */
+static void test_by_cgroup(const char *mode_name, int fd)
+{
+	char mount[256], top[320], inner[352], name[64], root[96], byte;
+	struct loader_options options;
+	enum khist_attach_mode mode;
+	struct snapshot snapshot;
+	__u64 calls = 0, bytes = 0, samples = 0;
+	const char *path;
+	int go[2], status, err;
+	bool ok = true;
+	pid_t child;
+
+	snprintf(name, sizeof(name), "%s_mode_series_per_cgroup", mode_name);
+	if (cgroup_mount_point(mount, sizeof(mount))) {
+		ktap_test_skip(name, "no cgroup v2 hierarchy");
+		return;
+	}
+	snprintf(top, sizeof(top), "%s/khist-vfs-%d", mount, getpid());
+	snprintf(inner, sizeof(inner), "%s/inner", top);
+	if (mkdir(top, 0755) || mkdir(inner, 0755)) {
+		ktap_test_skip(name, "cannot create cgroups under %s: %s", mount, strerror(errno));
+		rmdir(top);
+		return;
+	}
+	path = inner + strlen(mount);
+	if (pipe(go))
+		ktap_exit_fail("pipe");
+	child = fork();
+	if (child == 0) {
+		char buf[READ_SIZE];
+
+		if (!cgroup_move_pid(inner, getpid()) || read(go[0], &byte, 1) != 1)
+			_exit(1);
+		for (int i = 0; i < READS; i++)
+			if (pread(fd, buf, READ_SIZE, 0) != READ_SIZE)
+				_exit(1);
+		_exit(0);
+	}
+	snprintf(root, sizeof(root), "%s-cgroup", test_root());
+	loader_default_options(&options);
+	options.mode = collector_mode_by_name(mode_name);
+	options.pin_root = root;
+	options.filter_tgid = child;
+	options.by_cgroup = 2;
+	err = loader_load(collector_find("vfs"), &options, &mode);
+	if (err && !getenv("KHIST_TEST_VM")) {
+		ktap_test_skip(name, "%s", loader_error());
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		rmdir(inner), rmdir(top);
+		return;
+	}
+	EXPECT(ok, err == 0, "load --by-cgroup 2: %s", loader_error());
+	EXPECT(ok, write(go[1], "g", 1) == 1 && waitpid(child, &status, 0) == child &&
+		   WIFEXITED(status) && !WEXITSTATUS(status), "the reader failed");
+	if (!test_snapshot(root, &snapshot)) {
+		calls = family_sum(&snapshot, "khist_vfs_calls", "cgroup", path, "op", "read", NULL);
+		bytes = family_sum(&snapshot, "khist_vfs_bytes", "cgroup", path, "op", "read", NULL);
+		samples = family_sum(&snapshot, "khist_vfs_latency_seconds", "cgroup", path, "op",
+				     "read", NULL);
+		snapshot_free(&snapshot);
+	}
+	EXPECT(ok, calls == READS && bytes == READS * READ_SIZE && samples == READS,
+	       "%s: %llu reads, %llu bytes, %llu latency samples; the child made %d reads of %d bytes",
+	       path, (unsigned long long)calls, (unsigned long long)bytes,
+	       (unsigned long long)samples, READS, READ_SIZE);
+	ktap_print_msg("%s by cgroup: %llu reads, %llu bytes in %s", mode_name,
+		       (unsigned long long)calls, (unsigned long long)bytes, path);
+	loader_unload(root, collector_find("vfs"));
+	rmdir(root);
+	rmdir(inner), rmdir(top);
+	ktap_test_result(ok, "%s", name);
+}
+
 int main(void)
 {
 	char content[FILE_SIZE], vfs_dir[128];
@@ -282,7 +362,7 @@ int main(void)
 
 	ktap_print_header();
 	require_root_or_skip();
-	ktap_set_plan(7);
+	ktap_set_plan(9);
 	memset(content, 'v', sizeof(content));
 	fd = open(TEST_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || write(fd, content, sizeof(content)) != sizeof(content))
@@ -299,6 +379,8 @@ int main(void)
 			ktap_print_msg("insmod khist.ko: %s", strerror(-load_err));
 	}
 	check_mode("glue", fd);
+	test_by_cgroup("syscalls", fd);
+	test_by_cgroup("glue", fd);
 	test_auto_mode();
 	test_interleaved_files();
 	/* What this test loaded goes again, and nothing of the vfs collector stays pinned. */

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -164,6 +165,22 @@ static inline __u64 syscall_count(unsigned int nr, bool errors)
 
 	return current_sum(errors ? "khist_syscall_errors" : "khist_syscalls",
 			   "syscall", syscall_name(nr, buf, sizeof(buf)), NULL);
+}
+
+/* Moves @pid into the cgroup v2 directory @dir. */
+static inline bool cgroup_move_pid(const char *dir, pid_t pid)
+{
+	char path[512], text[16];
+	bool ok;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(text, sizeof(text), "%d", pid);
+	fd = open(path, O_WRONLY);
+	ok = fd >= 0 && write(fd, text, strlen(text)) > 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
 }
 
 /* The row bucket of @value in @layout, as the BPF programs find it. */

@@ -21,17 +21,20 @@ ktap_header
 for tool in curl jq prometheus promtool; do
 	command -v $tool >/dev/null 2>&1 || ktap_exit_skip "needs $tool"
 done
-ktap_plan 8
+ktap_plan 9
 
 work=$(mktemp -d /tmp/khistd-native.XXXXXX)
 root=/sys/fs/bpf/khistd-native-$$
 khistd_port=$((20000 + ($$ + 11) % 20000))
 native_port=$((khistd_port + 1))
 classic_port=$((khistd_port + 2))
-daemon= native_pid= classic_pid= workload_pid=
+daemon= native_pid= classic_pid= workload_pid= busy_pid=
+cgroup_mount=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+cgroup_dir=${cgroup_mount:+$cgroup_mount/khist-native-$$}
 cleanup() {
-	for pid in $daemon $native_pid $classic_pid $workload_pid; do kill "$pid" 2>/dev/null; done
+	for pid in $daemon $native_pid $classic_pid $workload_pid $busy_pid; do kill "$pid" 2>/dev/null; done
 	wait 2>/dev/null
+	[ -n "$cgroup_dir" ] && rmdir "$cgroup_dir" 2>/dev/null
 	"$build/khist" unload --pin-root "$root" >/dev/null 2>&1
 	rmdir "$root" 2>/dev/null
 	[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
@@ -40,6 +43,13 @@ trap cleanup EXIT
 
 WORKLOAD_DONE=$work/done "$build/selftests/workload" burst $CALLS &
 workload_pid=$!
+# Something that waits on run queues, in a cgroup of its own: sched by cgroup.
+by_cgroup=0
+if [ -n "$cgroup_dir" ] && mkdir "$cgroup_dir" 2>/dev/null; then
+	sh -c "echo \$\$ > $cgroup_dir/cgroup.procs && exec $build/selftests/workload busy 600" &
+	busy_pid=$!
+	by_cgroup=1
+fi
 # Classic buckets at full resolution: both servers then have the same bounds.
 cat > "$work/khistd.conf" <<CONF
 [khistd]
@@ -51,7 +61,8 @@ pid = $workload_pid
 [collector.vfs]
 enabled = false
 [collector.sched]
-enabled = false
+enabled = $([ $by_cgroup = 1 ] && echo true || echo false)
+by_cgroup = 1
 [collector.signals]
 enabled = false
 CONF
@@ -166,6 +177,16 @@ rates() {
 	awk -v n="$count" 'BEGIN { exit !(n > 0) }' && same_bucket "$native" "$classic"
 }
 check quantiles_of_rates_agree rates
+
+per_cgroup() {
+	local native classic name=/khist-native-$$
+	[ $by_cgroup = 1 ] || { echo "no writable cgroup2 hierarchy"; return 1; }
+	native=$(query $native_port "histogram_quantile(0.99, sum by (cgroup) (rate(khist_runq_latency_seconds{cgroup=\"$name\"}[1m])))" | jq -r '.value[1] // empty')
+	classic=$(query $classic_port "histogram_quantile(0.99, sum by (cgroup, le) (rate(khist_runq_latency_seconds_bucket{cgroup=\"$name\"}[1m])))" | jq -r '.value[1] // empty')
+	echo "q0.99 of run-queue latency in $name: native $native s, classic $classic s"
+	awk -v a="$native" -v b="$classic" 'BEGIN { exit !(a > 0 && b > 0) }'
+}
+check quantiles_per_cgroup per_cgroup
 
 text_page() {
 	curl -sf http://127.0.0.1:$khistd_port/metrics > "$work/page.txt" || return 1

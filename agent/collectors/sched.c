@@ -16,7 +16,8 @@ static const struct collector_mode modes[] = {
 };
 
 #define TIME_HISTOGRAM(hist, text) \
-	{ .name = #hist, .map = MAP(hist##_hist), .unit = UNIT_NS, .help = text, .slots = 1 }
+	{ .name = #hist, .map = MAP(hist##_hist), .unit = UNIT_NS, .help = text, .slots = 1, \
+	  .by_cgroup = 1 }
 
 static const struct histogram_desc histograms[] = {
 	TIME_HISTOGRAM(runq_latency, "Time a task waited on a run queue before it ran"),

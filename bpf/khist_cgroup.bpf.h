@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Series per cgroup (khist_collectors.h, KHIST_CGROUP_ROWS): the row of a
+ * task's cgroup at the load-time depth. Rows are handed out as cgroups show
+ * up (cgroup_row_of: cgroup id -> row; cgroup_ids: row -> id, for the
+ * agent); once they run out, row 0. Callers cache a task's (id, row) where
+ * they keep per-task state, so the hash is looked up only when a task
+ * changes cgroup. Include after khist_common.bpf.h.
+ */
+#ifndef KHIST_CGROUP_BPF_H
+#define KHIST_CGROUP_BPF_H
+
+/* 0: not broken down; else the depth, and the rows the loader gave the tables. */
+const volatile __u32 by_cgroup = 0;
+const volatile __u32 cgroup_rows = 1;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KHIST_CGROUP_ROWS);	/* set by the loader */
+	__type(key, __u64);
+	__type(value, __u64);
+} cgroup_row_of SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KHIST_CGROUP_ROWS);	/* set by the loader */
+	__type(key, __u32);
+	__type(value, __u64);
+} cgroup_ids SEC(".maps");
+
+/* Rows handed out (key 0), and tasks of cgroups that found no row left (key 1). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} cgroup_rows_used SEC(".maps");
+
+/* The id of @task's cgroup at depth by_cgroup, or of its own when that is shallower. */
+static __always_inline __u64 khist_task_cgroup(struct task_struct *task)
+{
+	struct cgroup *cgroup = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	__u32 level;
+
+	if (!cgroup)
+		return 0;
+	level = BPF_CORE_READ(cgroup, level);
+	if (level > by_cgroup)
+		cgroup = BPF_CORE_READ(cgroup, ancestors[by_cgroup & (KHIST_CGROUP_MAX_DEPTH - 1)]);
+	return cgroup ? BPF_CORE_READ(cgroup, kn, id) : 0;
+}
+
+/* The row of cgroup @id, taking the next free one the first time. */
+static __always_inline __u32 khist_cgroup_row(__u64 id)
+{
+	__u64 *row = bpf_map_lookup_elem(&cgroup_row_of, &id), *used, taken;
+	__u32 zero = 0, one = 1;
+
+	if (row)
+		return (__u32)*row;
+	used = bpf_map_lookup_elem(&cgroup_rows_used, &zero);
+	if (!used)
+		return 0;
+	taken = __sync_fetch_and_add(used, 1) + 1;
+	if (taken >= cgroup_rows) {
+		__u64 *overflow = bpf_map_lookup_elem(&cgroup_rows_used, &one);
+
+		if (overflow)
+			__sync_fetch_and_add(overflow, 1);
+		return 0;
+	}
+	if (bpf_map_update_elem(&cgroup_row_of, &id, &taken, BPF_NOEXIST)) {
+		/* Another CPU gave it a row meanwhile: theirs; this one stays unused. */
+		row = bpf_map_lookup_elem(&cgroup_row_of, &id);
+		return row ? (__u32)*row : 0;
+	}
+	bpf_map_update_elem(&cgroup_ids, &(__u32){ (__u32)taken }, &id, BPF_ANY);
+	return (__u32)taken;
+}
+
+/* @task's row, through the (id, row) cache the caller keeps for it. */
+static __always_inline __u32 khist_task_cgroup_row(struct task_struct *task, __u64 *cached_id,
+						   __u32 *cached_row)
+{
+	__u64 id;
+
+	if (!by_cgroup)
+		return 0;
+	id = khist_task_cgroup(task);
+	if (id != *cached_id || !id) {
+		*cached_id = id;
+		*cached_row = khist_cgroup_row(id);
+	}
+	return *cached_row;
+}
+
+/* For collectors with no per-task state at hand: one (id, row) per CPU. */
+struct khist_cgroup_cache {
+	__u64 id;
+	__u32 row;
+	__u32 reserved;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct khist_cgroup_cache);
+} cgroup_cache SEC(".maps");
+
+/* The current task's row: one array lookup and a compare while it stays in its cgroup. */
+static __always_inline __u32 khist_current_cgroup_row(void)
+{
+	struct khist_cgroup_cache *cache;
+	__u32 zero = 0;
+
+	if (!by_cgroup)
+		return 0;
+	cache = bpf_map_lookup_elem(&cgroup_cache, &zero);
+	if (!cache)
+		return 0;
+	return khist_task_cgroup_row(bpf_get_current_task_btf(), &cache->id, &cache->row);
+}
+
+#endif /* KHIST_CGROUP_BPF_H */
