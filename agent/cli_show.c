@@ -68,6 +68,9 @@ static const struct snapshot_family *hist_family(const struct snapshot *snapshot
 		return family;
 	if (state->error.code) {
 		*error = state->error;
+	} else if (state->loaded && desc->only_by_cgroup && !state->meta.by_cgroup) {
+		error_fail(error, -ENOENT, "%s has series only when %s is loaded with --by-cgroup",
+			   desc->name, collector->name);
 	} else {
 		snprintf(path, sizeof(path), "%s/%s/%s", cli_pin_root(), collector->name,
 			 state->loaded ? desc->map : "meta");

@@ -43,6 +43,7 @@ enum field_decoder {
 	DECODE_DEVICE,		/* the kernel's dev_t: major:minor */
 	DECODE_FILE_KIND,	/* enum khist_file_kind */
 	DECODE_NAMES,		/* an index into @names */
+	DECODE_CGROUP,		/* a cgroup row: the cgroup's path, "other" for row 0 */
 };
 
 struct field {
@@ -96,6 +97,7 @@ struct histogram_desc {
 	unsigned int rows;
 	/* Loaded by cgroup: @slots per cgroup row, slot = row * @slots + slot. */
 	unsigned char by_cgroup;
+	unsigned char only_by_cgroup;	/* exported only when loaded by cgroup */
 };
 
 /* One u64 of a table's value, exported as a family with one series per row. */
@@ -132,7 +134,8 @@ struct pending_desc {
 };
 
 /* Sizing of a map at load. */
-enum table_sizing { SIZE_FIXED, SIZE_PROCESSES, SIZE_FILES, SIZE_CPUS };
+/* SIZE_CGROUP_PAIRS: cgroup rows x KHIST_CGROUP_SYSCALLS when loaded by cgroup, else 1. */
+enum table_sizing { SIZE_FIXED, SIZE_PROCESSES, SIZE_FILES, SIZE_CPUS, SIZE_CGROUP_PAIRS };
 
 /*
  * A map read as rows (an array's entries or a hash's keys, per-CPU values
@@ -153,6 +156,7 @@ struct table_desc {
 	const unsigned short *weight_offsets;	/* u64s summed for the top-N rank */
 	unsigned int weight_count;
 	const struct pending_desc *pending;
+	unsigned char only_by_cgroup;	/* exported (and sized) only when loaded by cgroup */
 };
 
 struct collector {

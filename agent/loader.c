@@ -251,7 +251,10 @@ static int size_maps(const struct collector *collector, struct bpf_object *obj,
 		const struct table_desc *table = &collector->tables[t];
 		unsigned int entries = table->sizing == SIZE_PROCESSES ? options->process_table_size :
 				       table->sizing == SIZE_FILES ? options->file_table_size :
-				       table->sizing == SIZE_CPUS ? (cpus > 0 ? cpus : 1) : 0;
+				       table->sizing == SIZE_CPUS ? (cpus > 0 ? cpus : 1) :
+				       table->sizing == SIZE_CGROUP_PAIRS ?
+				       (layout->by_cgroup ? layout->cgroup_rows * KHIST_CGROUP_SYSCALLS :
+					1) : 0;
 
 		map = bpf_object__find_map_by_name(obj, table->map);
 		if (!map || (entries && bpf_map__set_max_entries(map, entries)))

@@ -223,7 +223,8 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 	unsigned int buckets, words;
 	char name[96], buf[64];
 
-	if (buckets_layout(&layout, state->meta.layout, state->meta.precision, desc->unit))
+	if (buckets_layout(&layout, state->meta.layout, state->meta.precision, desc->unit) ||
+	    (desc->only_by_cgroup && !state->meta.by_cgroup))
 		return;
 	buckets = layout.count;
 	words = KHIST_HIST_ROW_WORDS(buckets);
@@ -424,8 +425,11 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 	struct ranked_row *picked;
 	struct reader_rows rows;
 	char buf[KHIST_FILE_NAME_LEN + 32];
+	struct reader_rows cgroup_ids = {};
 	int err;
 
+	if (desc->only_by_cgroup && !state->meta.by_cgroup)
+		return;
 	if (!limit) {
 		if (desc->bounded && state->fills) {
 			struct snapshot_fill *fill = &state->fills[state->fill_count];
@@ -449,6 +453,12 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 		/* In the table itself: the rows before the slots were added. */
 		state->fills[state->fill_count++] = (struct snapshot_fill){ desc, rows.table_rows,
 									   rows.max_entries };
+	for (unsigned int l = 0; l < desc->label_count; l++)
+		if (desc->labels[l].decoder == DECODE_CGROUP && !cgroup_ids.values &&
+		    reader_rows(options->pin_root, collector->name, CGROUP_IDS_MAP, &cgroup_ids, NULL)) {
+			reader_rows_free(&rows);
+			return;
+		}
 	picked = pick_rows(desc, &rows, limit, &count);
 	first_family = snapshot->family_count;
 	for (unsigned int m = 0; picked && m < desc->metric_count; m++) {
@@ -478,12 +488,19 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 			if (!labels)
 				break;
 		}
-		for (unsigned int l = 0; l < desc->label_count; l++)
-			labels[l] = (struct snapshot_label){
-				desc->labels[l].label,
-				arena_string(snapshot, collector_decode(&desc->labels[l], key, value,
-									buf, sizeof(buf))),
-			};
+		for (unsigned int l = 0; l < desc->label_count; l++) {
+			const struct field *field = &desc->labels[l];
+			const char *text;
+			__u32 row;
+
+			if (field->decoder == DECODE_CGROUP) {
+				memcpy(&row, key + field->offset, sizeof(row));
+				text = cgroup_label(snapshot, &cgroup_ids, row, buf, sizeof(buf));
+			} else {
+				text = collector_decode(field, key, value, buf, sizeof(buf));
+			}
+			labels[l] = (struct snapshot_label){ field->label, arena_string(snapshot, text) };
+		}
 		for (unsigned int m = 0; m < desc->metric_count; m++)
 			add_value(&snapshot->families[first_family + m], labels, desc->label_count,
 				  desc->metrics[m].constant_one ? 1 :
@@ -491,6 +508,7 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 	}
 	free(picked);
 	reader_rows_free(&rows);
+	reader_rows_free(&cgroup_ids);
 }
 
 static void read_programs(struct snapshot *snapshot, const char *pin_root,

@@ -12,6 +12,7 @@
 
 #include "khist_common.bpf.h"
 #include "khist_pending.bpf.h"
+#include "khist_cgroup.bpf.h"
 
 /* The syscall in progress, per task: filtered at entry, measured at exit. */
 struct syscall_call {
@@ -56,6 +57,16 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u64));	/* set by the loader, as the histogram's */
 } syscall_latency_shared SEC(".maps");
+
+/* By cgroup: latency over all syscalls per cgroup, and calls and errors per syscall. */
+KHIST_HISTOGRAM(cgroup_syscall_latency);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1);		/* rows x KHIST_CGROUP_SYSCALLS, set by the loader */
+	__type(key, struct khist_cgroup_syscall_key);
+	__type(value, struct khist_cgroup_syscall_value);
+} cgroup_syscalls SEC(".maps");
 
 /* Per-CPU rows of syscall_latency_hist: the loader sets NAME_rows of a histogram NAME. */
 const volatile __u32 syscall_latency_rows = 1;
@@ -138,6 +149,38 @@ static __always_inline void record_latency(__u32 nr, __u64 latency)
 		khist_row_add_shared(values, latency, KHIST_UNIT_NS);
 }
 
+/* A full table merges the pair into the cgroup "other" (row 0): nothing is lost. */
+static __always_inline void count_cgroup_syscall(__u32 row, __u32 nr, bool failed, __u64 latency)
+{
+	struct khist_cgroup_syscall_key key = { .cgroup = row, .syscall = nr };
+	struct khist_cgroup_syscall_value *value, first = { 1, failed };
+
+	khist_hist_record(&cgroup_syscall_latency_hist, row, latency, KHIST_UNIT_NS);
+	value = bpf_map_lookup_elem(&cgroup_syscalls, &key);
+	if (value) {
+		value->calls += 1;
+		value->errors += failed;
+		return;
+	}
+	if (!bpf_map_update_elem(&cgroup_syscalls, &key, &first, BPF_NOEXIST))
+		return;
+	/* Another CPU made it meanwhile, or the table is full. */
+	value = bpf_map_lookup_elem(&cgroup_syscalls, &key);
+	if (value) {
+		value->calls += 1;
+		value->errors += failed;
+		return;
+	}
+	key.cgroup = 0;
+	value = bpf_map_lookup_elem(&cgroup_syscalls, &key);
+	if (value) {
+		value->calls += 1;
+		value->errors += failed;
+	} else if (bpf_map_update_elem(&cgroup_syscalls, &key, &first, BPF_NOEXIST)) {
+		khist_count_failure();
+	}
+}
+
 /* Adds @count to the table's entry for its tgid, creating it if need be. */
 static __always_inline void add_to_table(struct khist_process_pending *count)
 {
@@ -210,6 +253,8 @@ int BPF_PROG(syscalls_exit, struct pt_regs *regs, long ret)
 		return 0;
 
 	record_latency(call->nr, latency);
+	if (by_cgroup)
+		count_cgroup_syscall(khist_current_cgroup_row(), call->nr, ret < 0, latency);
 	count_process(ret < 0);
 	if (ret < 0) {
 		struct khist_errno_key key = { .syscall = call->nr, .error = -ret };

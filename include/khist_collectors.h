@@ -90,6 +90,20 @@ struct khist_runtime_config {
  * their own to update on every call.
  */
 
+/* syscalls by cgroup: calls and errors per (cgroup row, syscall). */
+struct khist_cgroup_syscall_key {
+	__u32 cgroup;			/* row, 0: "other" */
+	__u32 syscall;
+};
+
+struct khist_cgroup_syscall_value {
+	__u64 calls;
+	__u64 errors;
+};
+
+/* Pairs the table holds per cgroup row when loaded by cgroup (1 entry when not). */
+#define KHIST_CGROUP_SYSCALLS	64
+
 struct khist_process_key {
 	__u32 tgid;
 };

@@ -228,10 +228,10 @@ static void test_by_cgroup(const char *mode_name)
 		status = run_khist(args, output, sizeof(output));
 		EXPECT(ok, status == 2 && strstr(output, "--by-cgroup takes a number from 0 to 15"),
 		       "depth 16: %d %s", status, output);
-		snprintf(args, sizeof(args), "load syscalls --by-cgroup 2 --pin-root %s", root);
+		snprintf(args, sizeof(args), "load signals --by-cgroup 2 --pin-root %s", root);
 		status = run_khist(args, output, sizeof(output));
-		EXPECT(ok, status == 1 && strstr(output, "syscalls cannot break its series down by "
-						       "cgroup"), "syscalls: %d %s", status, output);
+		EXPECT(ok, status == 1 && strstr(output, "signals cannot break its series down by "
+						       "cgroup"), "signals: %d %s", status, output);
 		snprintf(args, sizeof(args), "load sched --by-cgroup 2 --cgroups 0 --pin-root %s", root);
 		status = run_khist(args, output, sizeof(output));
 		EXPECT(ok, status == 2 && strstr(output, "--cgroups"), "0 cgroups: %d %s", status,

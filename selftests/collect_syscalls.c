@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <json-c/json.h>
 
+#include "cgroup.h"
 #include "collector_util.h"
 
 #define CALLS		100000
@@ -123,6 +124,84 @@ static void test_rows_on_demand(void)
 		close(rows_fd);
 	snapshot_free(&snapshot);
 	ktap_test_result(ok, "more_syscalls_than_rows_all_counted");
+}
+
+/*
+ * By cgroup: a child in a nested cgroup makes known calls; its cgroup's
+ * series count them exactly, and its latency histogram over all syscalls
+ * holds every call the table counts for it.
+ */
+static void test_by_cgroup(void)
+{
+	char mount[256], top[320], inner[352], root[96], byte;
+	struct loader_options options;
+	enum khist_attach_mode mode;
+	struct snapshot snapshot;
+	__u64 getppids = 0, close_errors = 0, all_calls = 0, samples = 0;
+	const struct snapshot_family *family;
+	const char *path;
+	int go[2], status, err;
+	bool ok = true;
+	pid_t child;
+
+	if (cgroup_mount_point(mount, sizeof(mount))) {
+		ktap_test_skip("calls_per_cgroup", "no cgroup v2 hierarchy");
+		return;
+	}
+	snprintf(top, sizeof(top), "%s/khist-syscalls-%d", mount, getpid());
+	snprintf(inner, sizeof(inner), "%s/inner", top);
+	if (mkdir(top, 0755) || mkdir(inner, 0755)) {
+		ktap_test_skip("calls_per_cgroup", "cannot create cgroups: %s", strerror(errno));
+		rmdir(top);
+		return;
+	}
+	path = inner + strlen(mount);
+	if (pipe(go))
+		ktap_exit_fail("pipe");
+	child = fork();
+	if (child == 0) {
+		if (!cgroup_move_pid(inner, getpid()) || read(go[0], &byte, 1) != 1)
+			_exit(1);
+		for (int i = 0; i < CALLS / 10; i++)
+			syscall(SYS_getppid);
+		for (int i = 0; i < FAILED_CLOSES; i++)
+			close(-1);
+		_exit(0);
+	}
+	snprintf(root, sizeof(root), "%s-bycgroup", test_root());
+	loader_default_options(&options);
+	options.pin_root = root;
+	options.filter_tgid = child;
+	options.by_cgroup = 2;
+	err = loader_load(collector_find("syscalls"), &options, &mode);
+	EXPECT(ok, err == 0, "load --by-cgroup 2: %s", loader_error());
+	EXPECT(ok, write(go[1], "g", 1) == 1 && waitpid(child, &status, 0) == child &&
+		   WIFEXITED(status) && !WEXITSTATUS(status), "the child failed");
+	if (!err && !test_snapshot(root, &snapshot)) {
+		getppids = family_sum(&snapshot, "khist_cgroup_syscalls", "cgroup", path, "syscall",
+				      "getppid", NULL);
+		close_errors = family_sum(&snapshot, "khist_cgroup_syscall_errors", "cgroup", path,
+					  "syscall", "close", NULL);
+		all_calls = family_sum(&snapshot, "khist_cgroup_syscalls", "cgroup", path, NULL);
+		family = snapshot_find(&snapshot, "khist_cgroup_syscall_latency_seconds");
+		for (unsigned int s = 0; family && s < family->series_count; s++)
+			if (!strcmp(snapshot_label(&family->series[s], "cgroup"), path))
+				samples = family->series[s].count;
+		snapshot_free(&snapshot);
+	}
+	EXPECT(ok, getppids == CALLS / 10 && close_errors == FAILED_CLOSES,
+	       "%s: %llu getppid for %d, %llu failed closes for %d", path,
+	       (unsigned long long)getppids, CALLS / 10, (unsigned long long)close_errors,
+	       FAILED_CLOSES);
+	EXPECT(ok, samples == all_calls && all_calls >= CALLS / 10 + FAILED_CLOSES,
+	       "latency samples %llu, calls %llu", (unsigned long long)samples,
+	       (unsigned long long)all_calls);
+	ktap_print_msg("by cgroup: %llu calls in %s, %llu of them getppid", (unsigned long long)all_calls,
+		       path, (unsigned long long)getppids);
+	loader_unload(root, collector_find("syscalls"));
+	rmdir(root);
+	rmdir(inner), rmdir(top);
+	ktap_test_result(ok, "calls_per_cgroup");
 }
 
 static void test_process_table(void)
@@ -287,7 +366,7 @@ int main(void)
 
 	ktap_print_header();
 	require_root_or_skip();
-	ktap_set_plan(7);
+	ktap_set_plan(8);
 	loader_default_options(&options);
 	options.filter_tgid = getpid();
 	load_or_fail("syscalls", &options);
@@ -299,6 +378,7 @@ int main(void)
 	test_errors();
 	test_cli_views();
 	test_cgroup_filter();
+	test_by_cgroup();
 
 	unload_all();
 	ktap_finished();

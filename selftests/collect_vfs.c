@@ -329,6 +329,7 @@ static void test_by_cgroup(const char *mode_name, int fd)
 		ktap_test_skip(name, "%s", loader_error());
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
+		rmdir(root);
 		rmdir(inner), rmdir(top);
 		return;
 	}

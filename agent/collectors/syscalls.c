@@ -26,6 +26,16 @@ static const struct histogram_desc histograms[] = {
 		.shared_map = MAP(syscall_latency_shared),
 		.rows = KHIST_SYSCALL_LATENCY_ROWS,
 	},
+	{
+		.name = "cgroup_syscall_latency",
+		.map = MAP(cgroup_syscall_latency_hist),
+		.unit = UNIT_NS,
+		.help = "Time from sys_enter to sys_exit, over all system calls, per cgroup "
+			"(--by-cgroup)",
+		.slots = 1,
+		.by_cgroup = 1,
+		.only_by_cgroup = 1,
+	},
 };
 
 static const unsigned short process_sums[] = {
@@ -38,6 +48,10 @@ static const struct pending_desc process_pending =
 		      value, process_sums);
 
 static const unsigned short process_weight[] = { offsetof(struct khist_process_value, syscalls) };
+
+static const unsigned short cgroup_syscall_weight[] = {
+	offsetof(struct khist_cgroup_syscall_value, calls),
+};
 
 static const struct table_desc tables[] = {
 	{
@@ -52,6 +66,28 @@ static const struct table_desc tables[] = {
 				     "System calls that returned an error, per system call and errno",
 				     0, "ERRORS") },
 		.metric_count = 1,
+	},
+	{
+		.name = "cgroup_syscalls",
+		.map = MAP(cgroup_syscalls),
+		.sizing = SIZE_CGROUP_PAIRS,
+		.only_by_cgroup = 1,
+		.labels = {
+			KEY_FIELD("cgroup", DECODE_CGROUP, struct khist_cgroup_syscall_key, cgroup),
+			KEY_FIELD("syscall", DECODE_SYSCALL, struct khist_cgroup_syscall_key, syscall),
+		},
+		.label_count = 2,
+		.metrics = {
+			COUNTER("khist_cgroup_syscalls", "System calls completed, per cgroup and system "
+				"call (--by-cgroup)",
+				offsetof(struct khist_cgroup_syscall_value, calls), "SYSCALLS"),
+			COUNTER("khist_cgroup_syscall_errors", "System calls that returned an error, per "
+				"cgroup and system call (--by-cgroup)",
+				offsetof(struct khist_cgroup_syscall_value, errors), "ERRORS"),
+		},
+		.metric_count = 2,
+		.weight_offsets = cgroup_syscall_weight,
+		.weight_count = ARRAY_SIZE(cgroup_syscall_weight),
 	},
 	{
 		.name = "processes",
