@@ -407,6 +407,13 @@ static int top_rows(const struct snapshot *snapshot, const struct top_view *view
 				   view->collector->name);
 		return -1;
 	}
+	if (!state->meta.by_cgroup && ((view->table && view->table->only_by_cgroup) ||
+				       (view->histogram && view->histogram->only_by_cgroup))) {
+		error_fail(error, -ENOENT, "%s has rows only when %s is loaded with --by-cgroup",
+			   view->table ? view->table->name : view->histogram->name,
+			   view->collector->name);
+		return -1;
+	}
 	if (view->histogram)
 		driver = snapshot_histogram(snapshot, view->histogram);
 	else
