@@ -37,7 +37,7 @@ static const char usage_text[] =
 "                         tp_btf, raw_tp)\n"
 "      --pid PID --comm COMM --cgroup PATH   count only these tasks\n"
 "      --by-cgroup DEPTH  series per cgroup DEPTH levels below the cgroup2 root\n"
-"                         (1..15; 0 = off; sched, vfs, syscalls)\n"
+"                         (1..15; 0 = off)\n"
 "      --cgroups N        cgroups with series of their own (default 63; later ones:\n"
 "                         cgroup=\"other\")\n"
 "      --processes N      per-process table size (default 10240)\n"

@@ -59,7 +59,7 @@ void config_print_defaults(FILE *out)
 	      "# exponential buckets, k of log-linear ones), mode (auto or a mode name), pid,\n"
 	      "# comm, cgroup (a cgroup v2 directory); processes and files size the\n"
 	      "# per-process and per-file tables; by_cgroup (a depth below the cgroup2 root,\n"
-	      "# 0 = off; sched, vfs, syscalls) gives series per cgroup, for up to 'cgroups'.\n"
+	      "# 0 = off) gives series per cgroup, for up to 'cgroups' of them.\n"
 	      "# Without a layout or precision, a collector\n"
 	      "# that is already pinned keeps the one it was loaded with (else: the default\n"
 	      "# shown).\n", out);

@@ -14,6 +14,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "khist_common.bpf.h"
+#include "khist_cgroup.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -21,6 +22,44 @@ struct {
 	__type(key, struct khist_signal_key);
 	__type(value, __u64);
 } signal_counts SEC(".maps");
+
+/* By cgroup: signals per target cgroup. Rare events: a hash with atomic adds. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);		/* rows x KHIST_CGROUP_SYSCALLS, set by the loader */
+	__type(key, struct khist_cgroup_signal_key);
+	__type(value, __u64);
+} cgroup_signals SEC(".maps");
+
+static __always_inline bool add_one(void *map, const void *key)
+{
+	__u64 one = 1, *count = bpf_map_lookup_elem(map, key);
+
+	if (count) {
+		__sync_fetch_and_add(count, 1);
+		return true;
+	}
+	if (!bpf_map_update_elem(map, key, &one, BPF_NOEXIST))
+		return true;
+	/* Another CPU made it meanwhile, or the table is full. */
+	count = bpf_map_lookup_elem(map, key);
+	if (count)
+		__sync_fetch_and_add(count, 1);
+	return count != NULL;
+}
+
+/* A full table merges the pair into the cgroup "other". */
+static __always_inline void count_by_cgroup(int sig, struct task_struct *task)
+{
+	struct khist_cgroup_signal_key key = { .signal = sig };
+
+	key.cgroup = khist_cgroup_row(khist_task_cgroup(task));
+	if (add_one(&cgroup_signals, &key))
+		return;
+	key.cgroup = 0;
+	if (!add_one(&cgroup_signals, &key))
+		khist_count_failure();
+}
 
 /* Processes ended by a signal: index = signal number. */
 struct {
@@ -37,6 +76,8 @@ static __always_inline void count_generated(int sig, struct task_struct *task, i
 
 	if (!task || !khist_task_wanted(task))
 		return;
+	if (by_cgroup)
+		count_by_cgroup(sig, task);
 	key.signal = sig;
 	key.result = result >= 0 && result < KHIST_SIGNAL_RESULTS ? result : KHIST_SIGNAL_RESULTS;
 	bpf_get_current_comm(key.sender_comm, sizeof(key.sender_comm));

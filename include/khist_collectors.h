@@ -163,6 +163,12 @@ struct khist_signal_key {
 	char target_comm[KHIST_COMM_LEN];
 };
 
+/* signals by cgroup: per (target cgroup row, signal). */
+struct khist_cgroup_signal_key {
+	__u32 cgroup;			/* row of the target's cgroup, 0: "other" */
+	__u32 signal;
+};
+
 /* sched collector */
 enum khist_switch_kind {
 	KHIST_SWITCH_VOLUNTARY,

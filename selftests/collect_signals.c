@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "cgroup.h"
 #include "collector_util.h"
 
 #define USR1_SENT	37
@@ -83,6 +85,72 @@ static __u64 kills(const struct snapshot *snapshot, const char *signal)
 	return family_sum(snapshot, "khist_signal_kills", "signal", signal, NULL);
 }
 
+/*
+ * By cgroup: a child in a nested cgroup gets SIGUSR2 a known number of
+ * times; its cgroup counts exactly those.
+ */
+#define USR2_SENT	23
+
+static void test_by_cgroup(void)
+{
+	char mount[256], top[320], inner[352], root[96], byte;
+	struct loader_options options;
+	enum khist_attach_mode mode;
+	struct snapshot snapshot;
+	__u64 got = 0;
+	const char *path;
+	int go[2], status, err;
+	bool ok = true;
+	pid_t child;
+
+	if (cgroup_mount_point(mount, sizeof(mount))) {
+		ktap_test_skip("signals_per_target_cgroup", "no cgroup v2 hierarchy");
+		return;
+	}
+	snprintf(top, sizeof(top), "%s/khist-signals-%d", mount, getpid());
+	snprintf(inner, sizeof(inner), "%s/inner", top);
+	if (mkdir(top, 0755) || mkdir(inner, 0755)) {
+		ktap_test_skip("signals_per_target_cgroup", "cannot create cgroups: %s",
+			       strerror(errno));
+		rmdir(top);
+		return;
+	}
+	path = inner + strlen(mount);
+	if (pipe(go))
+		ktap_exit_fail("pipe");
+	child = fork();
+	if (child == 0) {
+		signal(SIGUSR2, SIG_IGN);
+		if (!cgroup_move_pid(inner, getpid()) || write(go[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	EXPECT(ok, read(go[0], &byte, 1) == 1, "the child did not start");
+	snprintf(root, sizeof(root), "%s-bycgroup", test_root());
+	loader_default_options(&options);
+	options.pin_root = root;
+	options.filter_tgid = child;
+	options.by_cgroup = 2;
+	err = loader_load(collector_find("signals"), &options, &mode);
+	EXPECT(ok, err == 0, "load --by-cgroup 2: %s", loader_error());
+	for (int i = 0; i < USR2_SENT; i++)
+		kill(child, SIGUSR2);
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	if (!err && !test_snapshot(root, &snapshot)) {
+		got = family_sum(&snapshot, "khist_cgroup_signals", "cgroup", path, "signal",
+				 "SIGUSR2", NULL);
+		snapshot_free(&snapshot);
+	}
+	EXPECT(ok, got == USR2_SENT, "%s: %llu SIGUSR2 for %d sent", path,
+	       (unsigned long long)got, USR2_SENT);
+	loader_unload(root, collector_find("signals"));
+	rmdir(root);
+	rmdir(inner), rmdir(top);
+	ktap_test_result(ok, "signals_per_target_cgroup");
+}
+
 int main(void)
 {
 	struct snapshot before, after;
@@ -94,7 +162,7 @@ int main(void)
 
 	ktap_print_header();
 	require_root_or_skip();
-	ktap_set_plan(5);
+	ktap_set_plan(6);
 	prctl(PR_SET_NAME, "collect_signals");
 	loader_default_options(&options);
 	mode = load_or_fail("signals", &options);
@@ -171,6 +239,7 @@ int main(void)
 	       status, output);
 	ktap_test_result(ok, "cli_top_signals");
 
+	test_by_cgroup();
 	unload_all();
 	ktap_finished();
 }

@@ -42,6 +42,23 @@ static const struct table_desc tables[] = {
 		.weight_count = 1,
 	},
 	{
+		.name = "cgroup_signals",
+		.map = MAP(cgroup_signals),
+		.sizing = SIZE_CGROUP_PAIRS,
+		.only_by_cgroup = 1,
+		.labels = {
+			KEY_FIELD("cgroup", DECODE_CGROUP, struct khist_cgroup_signal_key, cgroup),
+			KEY_FIELD("signal", DECODE_SIGNAL, struct khist_cgroup_signal_key, signal),
+		},
+		.label_count = 2,
+		.metrics = { COUNTER("khist_cgroup_signals",
+				     "Signals generated, per target cgroup and signal (--by-cgroup)", 0,
+				     "SIGNALS") },
+		.metric_count = 1,
+		.weight_offsets = count_weight,
+		.weight_count = 1,
+	},
+	{
 		.name = "kills",
 		.map = MAP(signal_kills),
 		.skip_zero = 1,
