@@ -553,6 +553,129 @@ static json_object *rows_json(const struct top_view *view, const struct top_row 
 	return root;
 }
 
+/* Per cgroup: one column per family with a cgroup label (histograms: their counts). */
+#define CGROUP_COLUMNS	12
+
+struct cgroup_row {
+	const char *cgroup;
+	double values[CGROUP_COLUMNS];
+};
+
+static int by_first_column(const void *a, const void *b)
+{
+	const struct cgroup_row *x = a, *y = b;
+
+	return x->values[0] < y->values[0] ? 1 : x->values[0] > y->values[0] ? -1 :
+	       strcmp(x->cgroup, y->cgroup);
+}
+
+static int top_cgroups(bool json, long long limit)
+{
+	const struct snapshot_family *columns[CGROUP_COLUMNS];
+	struct snapshot snapshot;
+	struct error_context error = {};
+	struct cgroup_row *rows = NULL;
+	unsigned int column_count = 0, row_count = 0, capacity = 0;
+	char header[64];
+
+	if (take(&snapshot, NULL, &error))
+		return cli_runtime_error("top", error.code, error.text);
+	for (unsigned int f = 0; f < snapshot.family_count && column_count < CGROUP_COLUMNS; f++) {
+		const struct snapshot_family *family = &snapshot.families[f];
+
+		if (family->series_count && snapshot_label(&family->series[0], "cgroup") &&
+		    family->type != METRIC_GAUGE)
+			columns[column_count++] = family;
+	}
+	if (!column_count) {
+		snapshot_free(&snapshot);
+		fprintf(stderr, "khist: top cgroups: no collector is loaded with --by-cgroup under %s\n",
+			cli_pin_root());
+		return EXIT_RUNTIME;
+	}
+	for (unsigned int c = 0; c < column_count; c++)
+		for (unsigned int s = 0; s < columns[c]->series_count; s++) {
+			const struct snapshot_series *series = &columns[c]->series[s];
+			const char *cgroup = snapshot_label(series, "cgroup");
+			unsigned int r;
+
+			if (!cgroup)
+				continue;
+			for (r = 0; r < row_count && strcmp(rows[r].cgroup, cgroup); r++)
+				;
+			if (r == row_count) {
+				if (row_count == capacity) {
+					struct cgroup_row *grown;
+
+					capacity = capacity ? 2 * capacity : 32;
+					grown = realloc(rows, capacity * sizeof(*rows));
+					if (!grown) {
+						free(rows);
+						snapshot_free(&snapshot);
+						return cli_runtime_error("top", -ENOMEM, NULL);
+					}
+					rows = grown;
+				}
+				memset(&rows[row_count], 0, sizeof(*rows));
+				rows[row_count++].cgroup = cgroup;
+			}
+			rows[r].values[c] += columns[c]->type == METRIC_HISTOGRAM ? series->count :
+					     series->value;
+		}
+	/* Rows of nothing (every_slot snapshots keep them): left out. */
+	for (unsigned int r = 0; r < row_count;) {
+		bool empty = true;
+
+		for (unsigned int c = 0; c < column_count; c++)
+			empty &= rows[r].values[c] == 0;
+		if (empty)
+			rows[r] = rows[--row_count];
+		else
+			r++;
+	}
+	qsort(rows, row_count, sizeof(*rows), by_first_column);
+	if (json) {
+		json_object *root = json_object_new_array();
+
+		for (unsigned int r = 0; r < row_count && r < limit; r++) {
+			json_object *one = json_object_new_object();
+
+			json_object_object_add(one, "cgroup", json_object_new_string(rows[r].cgroup));
+			for (unsigned int c = 0; c < column_count; c++)
+				json_object_object_add(one, columns[c]->name,
+						       json_object_new_uint64(rows[r].values[c]));
+			json_object_array_add(root, one);
+		}
+		cli_print_json(root);
+	} else {
+		int widths[CGROUP_COLUMNS];
+
+		printf("%-40s", "CGROUP");
+		for (unsigned int c = 0; c < column_count; c++) {
+			/* khist_runq_latency_seconds: RUNQ_LATENCY (a histogram: its samples) */
+			const char *name = columns[c]->name + 6;
+			size_t len = strlen(name);
+
+			if (columns[c]->type == METRIC_HISTOGRAM && columns[c]->unit &&
+			    len > strlen(columns[c]->unit) + 1)
+				len -= strlen(columns[c]->unit) + 1;
+			snprintf(header, sizeof(header), "%.*s", (int)len, name);
+			widths[c] = len > 12 ? (int)len : 12;
+			printf(" %*s", widths[c], upper(header, header, sizeof(header)));
+		}
+		putchar('\n');
+		for (unsigned int r = 0; r < row_count && r < limit; r++) {
+			printf("%-40s", rows[r].cgroup);
+			for (unsigned int c = 0; c < column_count; c++)
+				printf(" %*.0f", widths[c], rows[r].values[c]);
+			putchar('\n');
+		}
+	}
+	free(rows);
+	snapshot_free(&snapshot);
+	return EXIT_OK;
+}
+
 int cli_top(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -593,8 +716,11 @@ int cli_top(int argc, char **argv)
 		default: return EXIT_USAGE;
 		}
 	}
+	if (optind + 1 == argc && !strcmp(argv[optind], "cgroups"))
+		return top_cgroups(json, limit);
 	if (optind + 1 != argc || !find_view(argv[optind], &view)) {
-		fprintf(stderr, "khist: top takes one table: syscalls, processes, files, signals, or "
+		fprintf(stderr, "khist: top takes one table: syscalls, processes, files, signals, "
+			"cgroups, or "
 			"another that khist list shows\n");
 		return EXIT_USAGE;
 	}

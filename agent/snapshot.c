@@ -275,9 +275,13 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 		label_counts[i] = 0;
 		if (cgroup_ids.count) {
 			/* By cgroup: slot = row * slots + the slot within the row. */
-			struct snapshot_label *labels = arena_alloc(snapshot, 2 * sizeof(*labels));
-			unsigned int inner = slot % desc->slots;
+			struct snapshot_label *labels;
+			unsigned int inner = slot % desc->slots, row = slot / desc->slots;
 
+			/* A row no cgroup was given (yet) holds nothing: not a series. */
+			if (row && (row >= cgroup_ids.count || !reader_value_u64(&cgroup_ids, row, 0)))
+				continue;
+			labels = arena_alloc(snapshot, 2 * sizeof(*labels));
 			if (!labels)
 				break;
 			labels[0] = (struct snapshot_label){ "cgroup", arena_string(snapshot,
@@ -323,8 +327,9 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 
 		for (unsigned int b = 0; b < buckets; b++)
 			count += row[KHIST_HIST_ROW_BUCKETS + b];
-		/* By cgroup, rows nobody was given would be series of zeros. */
-		if (!count && (!desc->all_slots || cgroup_ids.count) && label_count)
+		/* By cgroup, rows nobody was given would be series of zeros (or none at all). */
+		if ((!count && (!desc->all_slots || cgroup_ids.count) && label_count) ||
+		    (cgroup_ids.count && !slot_labels[i]))
 			continue;
 		if (count_family)
 			add_value(count_family, slot_labels[i], label_count, count);

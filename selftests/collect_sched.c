@@ -194,6 +194,23 @@ static void test_by_cgroup(const char *mode_name)
 	       (unsigned long long)in_busy, ROUNDS);
 	EXPECT(ok, in_idle == 0, "%llu samples in %s, where nothing ran", (unsigned long long)in_idle,
 	       idle_path);
+	{
+		char output[8192], args[256], want[512];
+		int status;
+
+		/* khist top cgroups: the busy cgroup's row, with the same count. */
+		snprintf(args, sizeof(args), "top cgroups --json --pin-root %s", root);
+		status = run_khist(args, output, sizeof(output));
+		snprintf(want, sizeof(want), "{\"cgroup\":\"%s\",\"khist_runq_latency_seconds\":%llu,",
+			 busy_path, (unsigned long long)in_busy);
+		for (char *at = strstr(want, "/"); at; at = strstr(at + 2, "/")) {
+			/* json-c escapes slashes */
+			memmove(at + 1, at, strlen(at) + 1);
+			*at = '\\';
+		}
+		EXPECT(ok, status == 0 && strstr(output, want), "top cgroups: %d %s, want %s",
+		       status, output, want);
+	}
 	ktap_print_msg("%s by cgroup: %llu run-queue samples in %s, %llu in %s", mode_name,
 		       (unsigned long long)in_busy, busy_path, (unsigned long long)in_idle, idle_path);
 	loader_unload(root, collector_find("sched"));
