@@ -14,16 +14,21 @@
 
 #define PAGE_BYTES		4096ULL
 #define HASH_LOCK_COUNT		8	/* HASHTAB_MAP_LOCK_COUNT */
-#define HASH_ELEM_BYTES		48	/* struct htab_elem before its key */
-#define HASH_BUCKET_BYTES	16	/* struct bucket */
-#define STORAGE_BUCKET_BYTES	16	/* struct bpf_local_storage_map_bucket */
 
-static unsigned int struct_size(const struct btf *btf, const char *name)
+/* The size of struct @name; with @member, of the one that has that first member. */
+static unsigned int struct_size(const struct btf *btf, const char *name, const char *member)
 {
-	int id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
-	__s64 size = id > 0 ? btf__resolve_size(btf, id) : -1;
+	for (__u32 id = 1; id < btf__type_cnt(btf); id++) {
+		const struct btf_type *type = btf__type_by_id(btf, id);
 
-	return size > 0 ? (unsigned int)size : 0;
+		if (!btf_is_struct(type) || strcmp(btf__name_by_offset(btf, type->name_off), name))
+			continue;
+		if (member && (!btf_vlen(type) ||
+			       strcmp(btf__name_by_offset(btf, btf_members(type)->name_off), member)))
+			continue;
+		return type->size;
+	}
+	return 0;
 }
 
 int memory_kernel_sizes(struct kernel_sizes *sizes, struct error_context *error)
@@ -34,14 +39,20 @@ int memory_kernel_sizes(struct kernel_sizes *sizes, struct error_context *error)
 	memset(sizes, 0, sizeof(*sizes));
 	if (!btf)
 		return error_fail(error, -errno, "reading the kernel's BTF: %s", strerror(errno));
-	sizes->bpf_array = struct_size(btf, "bpf_array");
-	sizes->bpf_htab = struct_size(btf, "bpf_htab");
-	sizes->local_storage_map = struct_size(btf, "bpf_local_storage_map");
+	sizes->bpf_array = struct_size(btf, "bpf_array", NULL);
+	sizes->bpf_htab = struct_size(btf, "bpf_htab", NULL);
+	sizes->local_storage_map = struct_size(btf, "bpf_local_storage_map", NULL);
+	/* kernel/bpf/hashtab.c's own struct bucket (a generic name): the one that starts with head. */
+	sizes->hash_bucket = struct_size(btf, "bucket", "head");
+	sizes->hash_elem = struct_size(btf, "htab_elem", NULL);
+	sizes->storage_bucket = struct_size(btf, "bpf_local_storage_map_bucket", NULL);
 	btf__free(btf);
 	sizes->possible_cpus = cpus > 0 ? (unsigned int)cpus : 1;
-	if (!sizes->bpf_array || !sizes->bpf_htab || !sizes->local_storage_map)
-		return error_fail(error, -ENOENT, "the kernel's BTF lacks struct bpf_array, "
-				  "bpf_htab or bpf_local_storage_map");
+	if (!sizes->bpf_array || !sizes->bpf_htab || !sizes->local_storage_map ||
+	    !sizes->hash_bucket || !sizes->hash_elem || !sizes->storage_bucket)
+		return error_fail(error, -ENOENT, "the kernel's BTF lacks struct bpf_array, bpf_htab, "
+				  "bpf_local_storage_map, bucket, htab_elem or "
+				  "bpf_local_storage_map_bucket");
 	return 0;
 }
 
@@ -68,7 +79,7 @@ __u64 memory_bytes(const struct map_memory *map, const struct kernel_sizes *size
 		   unsigned int cpus)
 {
 	__u64 entries = map->max_entries, value = round8(map->value_size), key = round8(map->key_size);
-	__u64 hash_base = sizes->bpf_htab + HASH_BUCKET_BYTES * pow2_at_least(entries) +
+	__u64 hash_base = sizes->bpf_htab + sizes->hash_bucket * pow2_at_least(entries) +
 			  sizeof(int) * (__u64)cpus * HASH_LOCK_COUNT;
 
 	switch (map->type) {
@@ -80,16 +91,16 @@ __u64 memory_bytes(const struct map_memory *map, const struct kernel_sizes *size
 		return sizes->bpf_array + entries * sizeof(void *) + entries * value * cpus;
 	case BPF_MAP_TYPE_HASH:
 		/* One spare element per CPU, and a pointer per CPU to it. */
-		return hash_base + (HASH_ELEM_BYTES + key + value) * (entries + cpus) +
+		return hash_base + (sizes->hash_elem + key + value) * (entries + cpus) +
 		       sizeof(void *) * (__u64)cpus;
 	case BPF_MAP_TYPE_LRU_HASH:
-		return hash_base + (HASH_ELEM_BYTES + key + value) * entries;
+		return hash_base + (sizes->hash_elem + key + value) * entries;
 	case BPF_MAP_TYPE_PERCPU_HASH:
 	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
-		return hash_base + (HASH_ELEM_BYTES + key + sizeof(void *)) * entries +
+		return hash_base + (sizes->hash_elem + key + sizeof(void *)) * entries +
 		       value * cpus * entries;
 	case BPF_MAP_TYPE_TASK_STORAGE:
-		return sizes->local_storage_map + STORAGE_BUCKET_BYTES *
+		return sizes->local_storage_map + sizes->storage_bucket *
 		       (cpus > 2 ? pow2_at_least(cpus) : 2);
 	default:
 		return map->memlock;

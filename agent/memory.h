@@ -26,6 +26,8 @@ struct map_memory {
 /* Sizes of the kernel structs the formulas need (0 when BTF lacks one). */
 struct kernel_sizes {
 	unsigned int bpf_array, bpf_htab, local_storage_map;
+	/* Bigger with lock debugging (lockdep makes a spinlock 64 bytes or more). */
+	unsigned int hash_bucket, hash_elem, storage_bucket;
 	unsigned int possible_cpus;
 };
 

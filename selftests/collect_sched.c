@@ -189,7 +189,8 @@ static void test_by_cgroup(const char *mode_name)
 	EXPECT(ok, ping_pong_in(busy) == 0, "ping-pong in %s failed", busy);
 	in_busy = runq_of(root, busy_path);
 	in_idle = runq_of(root, idle_path);
-	EXPECT(ok, in_busy >= 2 * ROUNDS - 10 && in_busy <= 2 * ROUNDS + 50,
+	/* More when preempted besides (a debug kernel under TCG: +3 %): not twice as many. */
+	EXPECT(ok, in_busy >= 2 * ROUNDS - 10 && in_busy <= 2 * ROUNDS + ROUNDS / 5,
 	       "run-queue samples in %s: %llu for %d rounds", busy_path,
 	       (unsigned long long)in_busy, ROUNDS);
 	EXPECT(ok, in_idle == 0, "%llu samples in %s, where nothing ran", (unsigned long long)in_idle,
