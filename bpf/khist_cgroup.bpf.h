@@ -50,6 +50,32 @@ static __always_inline __u64 khist_task_cgroup(struct task_struct *task)
 	return cgroup ? BPF_CORE_READ(cgroup, kn, id) : 0;
 }
 
+/*
+ * The same through a BTF-typed task pointer (tp_btf, fentry, or
+ * bpf_get_current_task_btf()): plain loads the verifier turns into guarded
+ * memory accesses, no helper call per pointer. ancestors[] is a flexible
+ * array the verifier does not let such loads index, so the walk goes up
+ * through each css's parent instead: a task sits a few levels below the
+ * depth asked for.
+ */
+static __always_inline __u64 khist_task_cgroup_btf(struct task_struct *task)
+{
+	struct cgroup *cgroup = task->cgroups->dfl_cgrp;
+	int level;
+
+	if (!cgroup)
+		return 0;
+	level = cgroup->level;
+	for (int i = 0; i < KHIST_CGROUP_MAX_DEPTH && level > (int)by_cgroup; i++, level--) {
+		struct cgroup_subsys_state *parent = cgroup->self.parent;
+
+		if (!parent || !parent->cgroup)
+			break;
+		cgroup = parent->cgroup;
+	}
+	return cgroup->kn ? cgroup->kn->id : 0;
+}
+
 /* The row of cgroup @id, taking the next free one the first time. */
 static __always_inline __u32 khist_cgroup_row(__u64 id)
 {
@@ -78,15 +104,18 @@ static __always_inline __u32 khist_cgroup_row(__u64 id)
 	return (__u32)taken;
 }
 
-/* @task's row, through the (id, row) cache the caller keeps for it. */
-static __always_inline __u32 khist_task_cgroup_row(struct task_struct *task, __u64 *cached_id,
-						   __u32 *cached_row)
+/*
+ * @task's row, through the (id, row) cache the caller keeps for it; @btf:
+ * @task is BTF-typed (a constant, so each caller keeps one of the paths).
+ */
+static __always_inline __u32 khist_task_cgroup_row(struct task_struct *task, bool btf,
+						   __u64 *cached_id, __u32 *cached_row)
 {
 	__u64 id;
 
 	if (!by_cgroup)
 		return 0;
-	id = khist_task_cgroup(task);
+	id = btf ? khist_task_cgroup_btf(task) : khist_task_cgroup(task);
 	if (id != *cached_id || !id) {
 		*cached_id = id;
 		*cached_row = khist_cgroup_row(id);
@@ -119,7 +148,7 @@ static __always_inline __u32 khist_current_cgroup_row(void)
 	cache = bpf_map_lookup_elem(&cgroup_cache, &zero);
 	if (!cache)
 		return 0;
-	return khist_task_cgroup_row(bpf_get_current_task_btf(), &cache->id, &cache->row);
+	return khist_task_cgroup_row(bpf_get_current_task_btf(), true, &cache->id, &cache->row);
 }
 
 #endif /* KHIST_CGROUP_BPF_H */

@@ -97,7 +97,7 @@ static __always_inline void count_switch(__u32 kind)
 
 /* @prev leaves the CPU at @now. */
 static __always_inline void on_switch_out(struct sched_task *state, struct task_struct *task,
-					  unsigned int prev_state, __u64 now,
+					  bool btf, unsigned int prev_state, __u64 now,
 					  const struct khist_runtime_config *config)
 {
 	bool preempted = (prev_state & 0xff) == TASK_RUNNING;
@@ -110,7 +110,8 @@ static __always_inline void on_switch_out(struct sched_task *state, struct task_
 		return;
 	if (state->switched_in_ns)
 		khist_hist_record(&oncpu_slice_hist,
-				  khist_task_cgroup_row(task, &state->cgroup_id, &state->cgroup_row),
+				  khist_task_cgroup_row(task, btf, &state->cgroup_id,
+							&state->cgroup_row),
 				  now - state->switched_in_ns, KHIST_UNIT_NS);
 	state->switched_in_ns = 0;
 	state->switched_out_ns = now;
@@ -121,13 +122,13 @@ static __always_inline void on_switch_out(struct sched_task *state, struct task_
 
 /* @next gets the CPU at @now. */
 static __always_inline void on_switch_in(struct sched_task *state, struct task_struct *task,
-					 __u64 now, const struct khist_runtime_config *config)
+					 bool btf, __u64 now, const struct khist_runtime_config *config)
 {
 	__u32 row;
 
 	if (!state || !khist_task_passes(task, config))
 		return;
-	row = khist_task_cgroup_row(task, &state->cgroup_id, &state->cgroup_row);
+	row = khist_task_cgroup_row(task, btf, &state->cgroup_id, &state->cgroup_row);
 	if (state->enqueued_ns)
 		khist_hist_record(&runq_latency_hist, row, now - state->enqueued_ns, KHIST_UNIT_NS);
 	if (state->switched_out_ns)
@@ -190,8 +191,8 @@ int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev,
 	struct khist_cpu_task *slot = this_cpu_task();
 	__u64 now = bpf_ktime_get_ns();
 
-	on_switch_out(state_of(prev), prev, prev_state, now, config);
-	on_switch_in(state_of(next), next, now, config);
+	on_switch_out(state_of(prev), prev, true, prev_state, now, config);
+	on_switch_in(state_of(next), next, true, now, config);
 	if (slot) {
 		slot->pid = next->pid;
 		slot->tgid = next->tgid;
@@ -239,8 +240,8 @@ int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev,
 	struct khist_cpu_task *slot = this_cpu_task();
 	__u64 now = bpf_ktime_get_ns();
 
-	on_switch_out(state_of_raw(prev), prev, prev_state, now, config);
-	on_switch_in(state_of_raw(next), next, now, config);
+	on_switch_out(state_of_raw(prev), prev, false, prev_state, now, config);
+	on_switch_in(state_of_raw(next), next, false, now, config);
 	if (slot) {
 		slot->pid = BPF_CORE_READ(next, pid);
 		slot->tgid = BPF_CORE_READ(next, tgid);
