@@ -14,7 +14,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "cgroup.h"
 #include "collector_util.h"
 
 #define USR1_SENT	37
@@ -93,35 +92,24 @@ static __u64 kills(const struct snapshot *snapshot, const char *signal)
 
 static void test_by_cgroup(void)
 {
-	char mount[256], top[320], inner[352], root[96], byte;
 	struct loader_options options;
 	enum khist_attach_mode mode;
+	struct test_cgroup cgroup;
 	struct snapshot snapshot;
+	char root[96], byte;
 	__u64 got = 0;
-	const char *path;
 	int go[2], status, err;
 	bool ok = true;
 	pid_t child;
 
-	if (cgroup_mount_point(mount, sizeof(mount))) {
-		ktap_test_skip("signals_per_target_cgroup", "no cgroup v2 hierarchy");
+	if (!test_cgroup_make(&cgroup, "signals", "signals_per_target_cgroup"))
 		return;
-	}
-	snprintf(top, sizeof(top), "%s/khist-signals-%d", mount, getpid());
-	snprintf(inner, sizeof(inner), "%s/inner", top);
-	if (mkdir(top, 0755) || mkdir(inner, 0755)) {
-		ktap_test_skip("signals_per_target_cgroup", "cannot create cgroups: %s",
-			       strerror(errno));
-		rmdir(top);
-		return;
-	}
-	path = inner + strlen(mount);
 	if (pipe(go))
 		ktap_exit_fail("pipe");
 	child = fork();
 	if (child == 0) {
 		signal(SIGUSR2, SIG_IGN);
-		if (!cgroup_move_pid(inner, getpid()) || write(go[1], "r", 1) != 1)
+		if (!cgroup_move_pid(cgroup.dir, getpid()) || write(go[1], "r", 1) != 1)
 			_exit(1);
 		pause();
 		_exit(0);
@@ -139,15 +127,15 @@ static void test_by_cgroup(void)
 	kill(child, SIGKILL);
 	waitpid(child, &status, 0);
 	if (!err && !test_snapshot(root, &snapshot)) {
-		got = family_sum(&snapshot, "khist_cgroup_signals", "cgroup", path, "signal",
+		got = family_sum(&snapshot, "khist_cgroup_signals", "cgroup", cgroup.path, "signal",
 				 "SIGUSR2", NULL);
 		snapshot_free(&snapshot);
 	}
-	EXPECT(ok, got == USR2_SENT, "%s: %llu SIGUSR2 for %d sent", path,
+	EXPECT(ok, got == USR2_SENT, "%s: %llu SIGUSR2 for %d sent", cgroup.path,
 	       (unsigned long long)got, USR2_SENT);
 	loader_unload(root, collector_find("signals"));
 	rmdir(root);
-	rmdir(inner), rmdir(top);
+	test_cgroup_remove(&cgroup);
 	ktap_test_result(ok, "signals_per_target_cgroup");
 }
 

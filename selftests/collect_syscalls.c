@@ -10,7 +10,6 @@
 #include <sys/syscall.h>
 #include <json-c/json.h>
 
-#include "cgroup.h"
 #include "collector_util.h"
 
 #define CALLS		100000
@@ -133,34 +132,26 @@ static void test_rows_on_demand(void)
  */
 static void test_by_cgroup(void)
 {
-	char mount[256], top[320], inner[352], root[96], byte;
-	struct loader_options options;
-	enum khist_attach_mode mode;
-	struct snapshot snapshot;
 	__u64 getppids = 0, close_errors = 0, all_calls = 0, samples = 0;
 	const struct snapshot_family *family;
+	struct loader_options options;
+	enum khist_attach_mode mode;
+	struct test_cgroup cgroup;
+	struct snapshot snapshot;
+	char root[96], byte;
 	const char *path;
 	int go[2], status, err;
 	bool ok = true;
 	pid_t child;
 
-	if (cgroup_mount_point(mount, sizeof(mount))) {
-		ktap_test_skip("calls_per_cgroup", "no cgroup v2 hierarchy");
+	if (!test_cgroup_make(&cgroup, "syscalls", "calls_per_cgroup"))
 		return;
-	}
-	snprintf(top, sizeof(top), "%s/khist-syscalls-%d", mount, getpid());
-	snprintf(inner, sizeof(inner), "%s/inner", top);
-	if (mkdir(top, 0755) || mkdir(inner, 0755)) {
-		ktap_test_skip("calls_per_cgroup", "cannot create cgroups: %s", strerror(errno));
-		rmdir(top);
-		return;
-	}
-	path = inner + strlen(mount);
+	path = cgroup.path;
 	if (pipe(go))
 		ktap_exit_fail("pipe");
 	child = fork();
 	if (child == 0) {
-		if (!cgroup_move_pid(inner, getpid()) || read(go[0], &byte, 1) != 1)
+		if (!cgroup_move_pid(cgroup.dir, getpid()) || read(go[0], &byte, 1) != 1)
 			_exit(1);
 		for (int i = 0; i < CALLS / 10; i++)
 			syscall(SYS_getppid);
@@ -200,7 +191,7 @@ static void test_by_cgroup(void)
 		       path, (unsigned long long)getppids);
 	loader_unload(root, collector_find("syscalls"));
 	rmdir(root);
-	rmdir(inner), rmdir(top);
+	test_cgroup_remove(&cgroup);
 	ktap_test_result(ok, "calls_per_cgroup");
 }
 

@@ -15,7 +15,6 @@
 #include <khist_hist.h>
 #include <uapi/khist.h>
 
-#include "cgroup.h"
 #include "collector_util.h"
 #include "kmod_util.h"
 
@@ -282,36 +281,28 @@ static void test_interleaved_files(void)
  */
 static void test_by_cgroup(const char *mode_name, int fd)
 {
-	char mount[256], top[320], inner[352], name[64], root[96], byte;
+	__u64 calls = 0, bytes = 0, samples = 0;
 	struct loader_options options;
 	enum khist_attach_mode mode;
+	struct test_cgroup cgroup;
 	struct snapshot snapshot;
-	__u64 calls = 0, bytes = 0, samples = 0;
+	char name[64], root[96], byte;
 	const char *path;
 	int go[2], status, err;
 	bool ok = true;
 	pid_t child;
 
 	snprintf(name, sizeof(name), "%s_mode_series_per_cgroup", mode_name);
-	if (cgroup_mount_point(mount, sizeof(mount))) {
-		ktap_test_skip(name, "no cgroup v2 hierarchy");
+	if (!test_cgroup_make(&cgroup, "vfs", name))
 		return;
-	}
-	snprintf(top, sizeof(top), "%s/khist-vfs-%d", mount, getpid());
-	snprintf(inner, sizeof(inner), "%s/inner", top);
-	if (mkdir(top, 0755) || mkdir(inner, 0755)) {
-		ktap_test_skip(name, "cannot create cgroups under %s: %s", mount, strerror(errno));
-		rmdir(top);
-		return;
-	}
-	path = inner + strlen(mount);
+	path = cgroup.path;
 	if (pipe(go))
 		ktap_exit_fail("pipe");
 	child = fork();
 	if (child == 0) {
 		char buf[READ_SIZE];
 
-		if (!cgroup_move_pid(inner, getpid()) || read(go[0], &byte, 1) != 1)
+		if (!cgroup_move_pid(cgroup.dir, getpid()) || read(go[0], &byte, 1) != 1)
 			_exit(1);
 		for (int i = 0; i < READS; i++)
 			if (pread(fd, buf, READ_SIZE, 0) != READ_SIZE)
@@ -330,7 +321,7 @@ static void test_by_cgroup(const char *mode_name, int fd)
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 		rmdir(root);
-		rmdir(inner), rmdir(top);
+		test_cgroup_remove(&cgroup);
 		return;
 	}
 	EXPECT(ok, err == 0, "load --by-cgroup 2: %s", loader_error());
@@ -351,7 +342,7 @@ static void test_by_cgroup(const char *mode_name, int fd)
 		       (unsigned long long)calls, (unsigned long long)bytes, path);
 	loader_unload(root, collector_find("vfs"));
 	rmdir(root);
-	rmdir(inner), rmdir(top);
+	test_cgroup_remove(&cgroup);
 	ktap_test_result(ok, "%s", name);
 }
 

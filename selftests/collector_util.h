@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
 #include <stdarg.h>
 
+#include "cgroup.h"
 #include "collector.h"
 #include "ktap.h"
 #include "loader.h"
@@ -181,6 +183,38 @@ static inline bool cgroup_move_pid(const char *dir, pid_t pid)
 	if (fd >= 0)
 		close(fd);
 	return ok;
+}
+
+/* A cgroup for a test, two levels down (for --by-cgroup 2): MOUNT/khist-NAME-PID/inner. */
+struct test_cgroup {
+	char top[320], dir[352];
+	const char *path;		/* @dir below the cgroup2 mount: the series' label */
+};
+
+/* False, with test @test skipped, when there is no writable cgroup v2 hierarchy. */
+static inline bool test_cgroup_make(struct test_cgroup *cgroup, const char *name, const char *test)
+{
+	char mount[256];
+
+	if (cgroup_mount_point(mount, sizeof(mount))) {
+		ktap_test_skip(test, "no cgroup v2 hierarchy");
+		return false;
+	}
+	snprintf(cgroup->top, sizeof(cgroup->top), "%s/khist-%s-%d", mount, name, getpid());
+	snprintf(cgroup->dir, sizeof(cgroup->dir), "%s/inner", cgroup->top);
+	if (mkdir(cgroup->top, 0755) || mkdir(cgroup->dir, 0755)) {
+		ktap_test_skip(test, "cannot create cgroups under %s: %s", mount, strerror(errno));
+		rmdir(cgroup->top);
+		return false;
+	}
+	cgroup->path = cgroup->dir + strlen(mount);
+	return true;
+}
+
+static inline void test_cgroup_remove(const struct test_cgroup *cgroup)
+{
+	rmdir(cgroup->dir);
+	rmdir(cgroup->top);
 }
 
 /* The row bucket of @value in @layout, as the BPF programs find it. */
