@@ -104,6 +104,28 @@ static void family_memory_free(struct family_memory *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* Spans and deltas native_buckets() writes for @counts, to size the arrays exactly. */
+static void native_size(const struct bucket_layout *layout, const __u64 *counts, size_t *spans,
+			size_t *deltas)
+{
+	unsigned int b = 1;
+
+	while (b < layout->count) {
+		unsigned int end, zeros;
+
+		while (b < layout->count && !counts[b])
+			b++;
+		if (b == layout->count)
+			break;
+		for (end = b, zeros = 0; end < layout->count && zeros <= SPAN_GAP_MAX; end++)
+			zeros = counts[end] ? 0 : zeros + 1;
+		end -= zeros;
+		*spans += 1;
+		*deltas += end - b;
+		b = end;
+	}
+}
+
 /* Native buckets of one series: spans and deltas from @spans/@deltas on. */
 static void native_buckets(Io__Prometheus__Client__Histogram *h, const struct bucket_layout *layout,
 			   const __u64 *counts, Io__Prometheus__Client__BucketSpan *spans,
@@ -151,12 +173,15 @@ static int histogram_family(const struct snapshot_family *family,
 	unsigned int series = family->series_count;
 	unsigned int classic_count = classic ? buckets_classic(layout, options->classic_schema,
 							       NULL, NULL) : 0;
-	size_t native_max = native ? (size_t)series * layout->count : 0;
+	size_t span_count = 0, delta_count = 0;
 
+	/* Exactly what the series need: a row of 354 buckets holds a few dozen. */
+	for (unsigned int s = 0; native && s < series; s++)
+		native_size(layout, family->series[s].buckets, &span_count, &delta_count);
 	m->histograms = calloc(series + 1, sizeof(*m->histograms));
-	m->spans = calloc(native_max + 1, sizeof(*m->spans));
-	m->span_pointers = calloc(native_max + 1, sizeof(*m->span_pointers));
-	m->deltas = calloc(native_max + 1, sizeof(*m->deltas));
+	m->spans = malloc((span_count + 1) * sizeof(*m->spans));
+	m->span_pointers = malloc((span_count + 1) * sizeof(*m->span_pointers));
+	m->deltas = malloc((delta_count + 1) * sizeof(*m->deltas));
 	m->classic = calloc((size_t)series * classic_count + 1, sizeof(*m->classic));
 	m->classic_pointers = calloc((size_t)series * classic_count + 1,
 				     sizeof(*m->classic_pointers));
@@ -170,7 +195,7 @@ static int histogram_family(const struct snapshot_family *family,
 	if (!native && layout->unit == UNIT_NS)
 		for (unsigned int i = 0; i < classic_count; i++)
 			m->bounds[i] = scaled(buckets_upper(layout, m->ends[i]), family->decimals);
-	for (unsigned int s = 0, spans = 0, classics = 0; s < series; s++) {
+	for (unsigned int s = 0, spans = 0, deltas = 0, classics = 0; s < series; s++) {
 		const struct snapshot_series *one = &family->series[s];
 		Io__Prometheus__Client__Histogram *h = &m->histograms[s];
 
@@ -185,8 +210,9 @@ static int histogram_family(const struct snapshot_family *family,
 			h->zero_threshold = buckets_zero_threshold(layout);
 			h->zero_count = one->buckets[0];
 			native_buckets(h, layout, one->buckets, m->spans + spans,
-				       m->span_pointers + spans, m->deltas + spans);
-			spans += layout->count;
+				       m->span_pointers + spans, m->deltas + deltas);
+			spans += h->n_positive_span;
+			deltas += h->n_positive_delta;
 		}
 		if (classic) {
 			unsigned int bucket = 0;
