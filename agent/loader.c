@@ -19,6 +19,7 @@
 
 #include "bpffs.h"
 #include "buckets.h"
+#include "cgroup.h"
 #include "loader.h"
 
 #ifndef RENAME_EXCHANGE
@@ -147,19 +148,6 @@ static int set_rodata(struct bpf_object *obj, const char *name, const void *valu
  * level below the cgroup2 mount (found in /proc/self/mounts; hosts mount it
  * at /sys/fs/cgroup or, with the v1 hierarchies, at /sys/fs/cgroup/unified).
  */
-static bool cgroup2_mounted(void)
-{
-	char line[8192], dir[4096], type[64];
-	bool found = false;
-	FILE *mounts = fopen("/proc/self/mounts", "r");
-
-	while (mounts && !found && fgets(line, sizeof(line), mounts))
-		found = sscanf(line, "%*s %4095s %63s", dir, type) == 2 && !strcmp(type, "cgroup2");
-	if (mounts)
-		fclose(mounts);
-	return found;
-}
-
 static int cgroup_identity(const char *path, __u64 *id, __u32 *level)
 {
 	char resolved[PATH_MAX], line[PATH_MAX + 256], mount_point[PATH_MAX] = "";
@@ -677,9 +665,13 @@ int loader_load(const struct collector *collector, const struct loader_options *
 	if (layout.by_cgroup && (layout.cgroup_rows < 2 || layout.cgroup_rows > 65536))
 		return fail(-EINVAL, "%u cgroup rows: 2..65536 (one is for \"other\")",
 			    layout.cgroup_rows);
-	if (layout.by_cgroup && !cgroup2_mounted())
-		return fail(-ENOENT, "series by cgroup need a cgroup v2 hierarchy: none is mounted "
-			    "(mount -t cgroup2 none /sys/fs/cgroup)");
+	if (layout.by_cgroup) {
+		char mount[PATH_MAX];
+
+		if (cgroup_mount_point(mount, sizeof(mount)))
+			return fail(-ENOENT, "series by cgroup need a cgroup v2 hierarchy: none is mounted "
+				    "(mount -t cgroup2 none /sys/fs/cgroup)");
+	}
 	if (buckets_layout(&check, layout.kind, layout.precision, UNIT_NS))
 		return fail(-EINVAL, "precision %u is out of range 0..%d for the %s layout",
 			    layout.precision, layout.kind == KHIST_LAYOUT_EXPONENTIAL ?

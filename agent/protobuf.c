@@ -104,39 +104,25 @@ static void family_memory_free(struct family_memory *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Spans and deltas native_buckets() writes for @counts, to size the arrays exactly. */
-static void native_size(const struct bucket_layout *layout, const __u64 *counts, size_t *spans,
-			size_t *deltas)
-{
-	unsigned int b = 1;
-
-	while (b < layout->count) {
-		unsigned int end, zeros;
-
-		while (b < layout->count && !counts[b])
-			b++;
-		if (b == layout->count)
-			break;
-		for (end = b, zeros = 0; end < layout->count && zeros <= SPAN_GAP_MAX; end++)
-			zeros = counts[end] ? 0 : zeros + 1;
-		end -= zeros;
-		*spans += 1;
-		*deltas += end - b;
-		b = end;
-	}
-}
-
-/* Native buckets of one series: spans and deltas from @spans/@deltas on. */
+/*
+ * Native buckets of one series as spans of non-zero buckets (a zero run of
+ * at most SPAN_GAP_MAX stays inside a span) and deltas. With @h NULL, only
+ * adds to @span_count and @delta_count what they would take, to size the
+ * arrays; else fills @h from @spans/@deltas on.
+ */
 static void native_buckets(Io__Prometheus__Client__Histogram *h, const struct bucket_layout *layout,
 			   const __u64 *counts, Io__Prometheus__Client__BucketSpan *spans,
-			   Io__Prometheus__Client__BucketSpan **span_pointers, int64_t *deltas)
+			   Io__Prometheus__Client__BucketSpan **span_pointers, int64_t *deltas,
+			   size_t *span_count, size_t *delta_count)
 {
 	int previous_end = 0;	/* index after the last bucket of the previous span */
 	__u64 previous = 0;
 	unsigned int b = 1;
 
-	h->positive_span = span_pointers;
-	h->positive_delta = deltas;
+	if (h) {
+		h->positive_span = span_pointers;
+		h->positive_delta = deltas;
+	}
 	while (b < layout->count) {
 		Io__Prometheus__Client__BucketSpan *span;
 		unsigned int end, zeros;
@@ -145,10 +131,15 @@ static void native_buckets(Io__Prometheus__Client__Histogram *h, const struct bu
 			b++;
 		if (b == layout->count)
 			break;
-		/* This span runs until a zero run longer than SPAN_GAP_MAX, or the end. */
 		for (end = b, zeros = 0; end < layout->count && zeros <= SPAN_GAP_MAX; end++)
 			zeros = counts[end] ? 0 : zeros + 1;
 		end -= zeros;
+		if (!h) {
+			*span_count += 1;
+			*delta_count += end - b;
+			b = end;
+			continue;
+		}
 		span = &spans[h->n_positive_span];
 		io__prometheus__client__bucket_span__init(span);
 		span->has_offset = span->has_length = 1;
@@ -177,7 +168,8 @@ static int histogram_family(const struct snapshot_family *family,
 
 	/* Exactly what the series need: a row of 354 buckets holds a few dozen. */
 	for (unsigned int s = 0; native && s < series; s++)
-		native_size(layout, family->series[s].buckets, &span_count, &delta_count);
+		native_buckets(NULL, layout, family->series[s].buckets, NULL, NULL, NULL, &span_count,
+			       &delta_count);
 	m->histograms = calloc(series + 1, sizeof(*m->histograms));
 	m->spans = malloc((span_count + 1) * sizeof(*m->spans));
 	m->span_pointers = malloc((span_count + 1) * sizeof(*m->span_pointers));
@@ -210,7 +202,7 @@ static int histogram_family(const struct snapshot_family *family,
 			h->zero_threshold = buckets_zero_threshold(layout);
 			h->zero_count = one->buckets[0];
 			native_buckets(h, layout, one->buckets, m->spans + spans,
-				       m->span_pointers + spans, m->deltas + deltas);
+				       m->span_pointers + spans, m->deltas + deltas, NULL, NULL);
 			spans += h->n_positive_span;
 			deltas += h->n_positive_delta;
 		}

@@ -184,6 +184,27 @@ out_assigned:
 	return err;
 }
 
+/* The collector's cgroup rows (row -> cgroup id), read once per snapshot; NULL: unreadable. */
+static const struct reader_rows *cgroup_ids_of(struct snapshot *snapshot,
+					       const struct snapshot_options *options,
+					       struct snapshot_collector *state)
+{
+	struct reader_rows *ids = &state->cgroup_ids;
+
+	if (!state->cgroup_ids_read) {
+		state->cgroup_ids_read = true;
+		if (reader_rows(options->pin_root, state->collector->name, CGROUP_IDS_MAP, ids, NULL))
+			return NULL;
+		free(ids->keys);
+		ids->keys = NULL;
+		if (ids->value_size != sizeof(__u64) || !keep_buffer(snapshot, ids->values)) {
+			free(ids->values);
+			memset(ids, 0, sizeof(*ids));
+		}
+	}
+	return ids->values ? ids : NULL;
+}
+
 /*
  * The label of cgroup row @row: the cgroup's path below the cgroup2 mount,
  * "other" for row 0 (every cgroup past the table's rows), and the id of a
@@ -217,7 +238,8 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 	struct snapshot_family *family, *count_family = NULL, *sum_family = NULL;
 	struct snapshot_label **slot_labels;
 	unsigned int *label_counts;
-	struct reader_rows rows, cgroup_ids = {};
+	const struct reader_rows *ids = NULL;	/* by cgroup: row -> cgroup id */
+	struct reader_rows rows;
 	struct bucket_layout layout;
 	const char *unit = collector_unit_name(desc->unit);
 	unsigned int buckets, words;
@@ -232,15 +254,10 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 						 &rows) :
 	    reader_rows(options->pin_root, collector->name, desc->map, &rows, NULL))
 		return;
-	if (desc->by_cgroup && state->meta.by_cgroup &&
-	    (reader_rows(options->pin_root, collector->name, CGROUP_IDS_MAP, &cgroup_ids, NULL) ||
-	     cgroup_ids.value_size != sizeof(__u64) || !keep_buffer(snapshot, cgroup_ids.values))) {
-		reader_rows_free(&cgroup_ids);
+	if (desc->by_cgroup && state->meta.by_cgroup && !(ids = cgroup_ids_of(snapshot, options, state))) {
 		reader_rows_free(&rows);
 		return;
 	}
-	free(cgroup_ids.keys);
-	cgroup_ids.keys = NULL;
 	if (rows.value_size != words * sizeof(__u64) || !keep_buffer(snapshot, rows.values)) {
 		if (rows.value_size != words * sizeof(__u64))
 			free(rows.values);
@@ -273,19 +290,19 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 			series.count += series.buckets[b];
 		slot_labels[i] = NULL;
 		label_counts[i] = 0;
-		if (cgroup_ids.count) {
+		if (ids) {
 			/* By cgroup: slot = row * slots + the slot within the row. */
 			struct snapshot_label *labels;
 			unsigned int inner = slot % desc->slots, row = slot / desc->slots;
 
 			/* A row no cgroup was given (yet) holds nothing: not a series. */
-			if (row && (row >= cgroup_ids.count || !reader_value_u64(&cgroup_ids, row, 0)))
+			if (row && (row >= ids->count || !reader_value_u64(ids, row, 0)))
 				continue;
 			labels = arena_alloc(snapshot, 2 * sizeof(*labels));
 			if (!labels)
 				break;
 			labels[0] = (struct snapshot_label){ "cgroup", arena_string(snapshot,
-				cgroup_label(snapshot, &cgroup_ids, slot / desc->slots, buf,
+				cgroup_label(snapshot, ids, slot / desc->slots, buf,
 					     sizeof(buf))) };
 			label_counts[i] = 1;
 			if (desc->slot.label) {
@@ -328,8 +345,7 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 		for (unsigned int b = 0; b < buckets; b++)
 			count += row[KHIST_HIST_ROW_BUCKETS + b];
 		/* By cgroup, rows nobody was given would be series of zeros (or none at all). */
-		if ((!count && (!desc->all_slots || cgroup_ids.count) && label_count) ||
-		    (cgroup_ids.count && !slot_labels[i]))
+		if ((!count && (!desc->all_slots || ids) && label_count) || (ids && !slot_labels[i]))
 			continue;
 		if (count_family)
 			add_value(count_family, slot_labels[i], label_count, count);
@@ -430,7 +446,7 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 	struct ranked_row *picked;
 	struct reader_rows rows;
 	char buf[KHIST_FILE_NAME_LEN + 32];
-	struct reader_rows cgroup_ids = {};
+	const struct reader_rows *ids = NULL;
 	int err;
 
 	if (desc->only_by_cgroup && !state->meta.by_cgroup)
@@ -459,8 +475,8 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 		state->fills[state->fill_count++] = (struct snapshot_fill){ desc, rows.table_rows,
 									   rows.max_entries };
 	for (unsigned int l = 0; l < desc->label_count; l++)
-		if (desc->labels[l].decoder == DECODE_CGROUP && !cgroup_ids.values &&
-		    reader_rows(options->pin_root, collector->name, CGROUP_IDS_MAP, &cgroup_ids, NULL)) {
+		if (desc->labels[l].decoder == DECODE_CGROUP &&
+		    !(ids = cgroup_ids_of(snapshot, options, state))) {
 			reader_rows_free(&rows);
 			return;
 		}
@@ -500,7 +516,7 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 
 			if (field->decoder == DECODE_CGROUP) {
 				memcpy(&row, key + field->offset, sizeof(row));
-				text = cgroup_label(snapshot, &cgroup_ids, row, buf, sizeof(buf));
+				text = cgroup_label(snapshot, ids, row, buf, sizeof(buf));
 			} else {
 				text = collector_decode(field, key, value, buf, sizeof(buf));
 			}
@@ -513,7 +529,6 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 	}
 	free(picked);
 	reader_rows_free(&rows);
-	reader_rows_free(&cgroup_ids);
 }
 
 static void read_programs(struct snapshot *snapshot, const char *pin_root,

@@ -19,6 +19,7 @@
 #include "collector.h"
 #include "error.h"
 #include "kmod_client.h"
+#include "reader.h"
 
 struct snapshot_label {
 	const char *name;
@@ -72,6 +73,8 @@ struct snapshot_collector {
 	struct snapshot_fill *fills;
 	unsigned int fill_count;
 	unsigned int read_attempts;	/* most reads a table with pending slots took */
+	struct reader_rows cgroup_ids;	/* loaded by cgroup: row -> cgroup id, read once */
+	bool cgroup_ids_read;
 };
 
 struct snapshot_options {
