@@ -216,6 +216,18 @@ static void test_by_cgroup(const char *mode_name)
 		       (unsigned long long)in_busy, busy_path, (unsigned long long)in_idle, idle_path);
 	loader_unload(root, collector_find("sched"));
 
+	/* Depth 1: the ping-pong two levels down counts in its ancestor one level down. */
+	options.by_cgroup = 1;
+	err = loader_load(collector_find("sched"), &options, &mode);
+	EXPECT(ok, err == 0, "load --by-cgroup 1: %s", loader_error());
+	EXPECT(ok, ping_pong_in(busy) == 0, "ping-pong in %s failed", busy);
+	in_busy = runq_of(root, top + strlen(mount));
+	EXPECT(ok, in_busy >= 2 * ROUNDS - 10 && runq_of(root, busy_path) == 0,
+	       "depth 1: %llu run-queue samples in %s", (unsigned long long)in_busy,
+	       top + strlen(mount));
+	loader_unload(root, collector_find("sched"));
+	options.by_cgroup = 2;
+
 	/* One row: the first cgroup keeps it, the next one's samples go to "other". */
 	options.cgroup_rows = 2;
 	err = loader_load(collector_find("sched"), &options, &mode);
