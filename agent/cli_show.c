@@ -375,6 +375,25 @@ static bool find_view(const char *name, struct top_view *view)
 	return false;
 }
 
+/*
+ * A collector loaded by cgroup has a series per cgroup of what @view shows:
+ * its rows are keyed by the cgroup first. Once per view.
+ */
+static void key_by_cgroup(struct top_view *view, const struct snapshot *snapshot)
+{
+	const struct snapshot_collector *state = snapshot_collector(snapshot, view->collector);
+
+	if (!state->loaded || !state->meta.by_cgroup ||
+	    (view->column_count && view->columns[0].label && !strcmp(view->columns[0].label, "cgroup")) ||
+	    view->column_count == TOP_MAX_COLUMNS ||
+	    !((view->table && view->table->per_cgroup) || (view->histogram && view->histogram->by_cgroup)))
+		return;
+	memmove(&view->columns[1], &view->columns[0], view->column_count * sizeof(view->columns[0]));
+	view->columns[0] = (struct top_column){ .header = "CGROUP", .label = "cgroup" };
+	view->column_count++;
+	view->key_count++;
+}
+
 static bool same_keys(const struct top_view *view, const struct snapshot_series *a,
 		      const struct snapshot_series *b)
 {
@@ -728,7 +747,8 @@ int cli_top(int argc, char **argv)
 		repeat.interval = 1;
 	/* With an interval, each table shows that interval's own counts. */
 	if (repeat.interval && (take(&previous, view.collector->name, &error) ||
-				top_rows(&previous, &view, &previous_rows, &previous_count, &error)))
+				(key_by_cgroup(&view, &previous),
+				 top_rows(&previous, &view, &previous_rows, &previous_count, &error))))
 		status = cli_runtime_error("top", error.code, error.text);
 	for (long long done = 0; status == EXIT_OK && keep_going(&repeat, done); done++) {
 		if (repeat.interval) {
@@ -737,7 +757,8 @@ int cli_top(int argc, char **argv)
 				print_time_header();
 		}
 		if (take(&current, view.collector->name, &error) ||
-		    top_rows(&current, &view, &rows, &count, &error)) {
+		    (key_by_cgroup(&view, &current),
+		     top_rows(&current, &view, &rows, &count, &error))) {
 			status = cli_runtime_error("top", error.code, error.text);
 			break;
 		}

@@ -157,6 +157,13 @@ struct table_desc {
 	unsigned int weight_count;
 	const struct pending_desc *pending;
 	unsigned char only_by_cgroup;	/* exported (and sized) only when loaded by cgroup */
+	/*
+	 * An array broken down by cgroup: loaded by cgroup it holds these
+	 * entries (those of its index labels) once per cgroup row, at index
+	 * row * per_cgroup + index, and its series get a cgroup label first.
+	 * 0: the same rows either way.
+	 */
+	unsigned int per_cgroup;
 };
 
 struct collector {

@@ -242,7 +242,9 @@ static int size_maps(const struct collector *collector, struct bpf_object *obj,
 				       table->sizing == SIZE_CPUS ? (cpus > 0 ? cpus : 1) :
 				       table->sizing == SIZE_CGROUP_PAIRS ?
 				       (layout->by_cgroup ? layout->cgroup_rows * KHIST_CGROUP_SYSCALLS :
-					1) : 0;
+					1) :
+				       table->per_cgroup && layout->by_cgroup ?
+				       layout->cgroup_rows * table->per_cgroup : 0;
 
 		map = bpf_object__find_map_by_name(obj, table->map);
 		if (!map || (entries && bpf_map__set_max_entries(map, entries)))

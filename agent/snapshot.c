@@ -447,6 +447,7 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 	struct reader_rows rows;
 	char buf[KHIST_FILE_NAME_LEN + 32];
 	const struct reader_rows *ids = NULL;
+	unsigned int by_cgroup;
 	int err;
 
 	if (desc->only_by_cgroup && !state->meta.by_cgroup)
@@ -474,8 +475,10 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 		/* In the table itself: the rows before the slots were added. */
 		state->fills[state->fill_count++] = (struct snapshot_fill){ desc, rows.table_rows,
 									   rows.max_entries };
-	for (unsigned int l = 0; l < desc->label_count; l++)
-		if (desc->labels[l].decoder == DECODE_CGROUP &&
+	/* Broken down by cgroup: a cgroup label, then the labels of the index within its row. */
+	by_cgroup = desc->per_cgroup && state->meta.by_cgroup;
+	for (unsigned int l = 0; l < desc->label_count + by_cgroup; l++)
+		if ((l == desc->label_count || desc->labels[l].decoder == DECODE_CGROUP) &&
 		    !(ids = cgroup_ids_of(snapshot, options, state))) {
 			reader_rows_free(&rows);
 			return;
@@ -502,13 +505,31 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 		unsigned int i = picked[r].index;
 		const char *key = (const char *)rows.keys + (size_t)i * rows.key_size;
 		const char *value = (const char *)rows.values + (size_t)i * rows.value_size;
-		struct snapshot_label *labels = NULL;
+		unsigned int label_count = desc->label_count + by_cgroup;
+		struct snapshot_label *labels = NULL, *own;
+		__u32 index_in_row;
 
-		if (desc->label_count) {
-			labels = arena_alloc(snapshot, desc->label_count * sizeof(*labels));
+		if (by_cgroup) {
+			__u32 index, row;
+
+			memcpy(&index, key, sizeof(index));
+			row = index / desc->per_cgroup;
+			index_in_row = index % desc->per_cgroup;
+			key = (const char *)&index_in_row;
+			/* A row no cgroup was given (yet) holds nothing: not a series. */
+			if (row && (row >= ids->count || !reader_value_u64(ids, row, 0)))
+				continue;
+			labels = arena_alloc(snapshot, label_count * sizeof(*labels));
+			if (!labels)
+				break;
+			labels[0] = (struct snapshot_label){ "cgroup", arena_string(snapshot,
+				cgroup_label(snapshot, ids, row, buf, sizeof(buf))) };
+		} else if (label_count) {
+			labels = arena_alloc(snapshot, label_count * sizeof(*labels));
 			if (!labels)
 				break;
 		}
+		own = labels + by_cgroup;
 		for (unsigned int l = 0; l < desc->label_count; l++) {
 			const struct field *field = &desc->labels[l];
 			const char *text;
@@ -520,10 +541,10 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 			} else {
 				text = collector_decode(field, key, value, buf, sizeof(buf));
 			}
-			labels[l] = (struct snapshot_label){ field->label, arena_string(snapshot, text) };
+			own[l] = (struct snapshot_label){ field->label, arena_string(snapshot, text) };
 		}
 		for (unsigned int m = 0; m < desc->metric_count; m++)
-			add_value(&snapshot->families[first_family + m], labels, desc->label_count,
+			add_value(&snapshot->families[first_family + m], labels, label_count,
 				  desc->metrics[m].constant_one ? 1 :
 				  reader_value_u64(&rows, i, desc->metrics[m].offset));
 	}

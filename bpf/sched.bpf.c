@@ -47,7 +47,7 @@ KHIST_HISTOGRAM(oncpu_slice);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KHIST_SWITCH_KINDS);
+	__uint(max_entries, KHIST_SWITCH_KINDS);	/* by cgroup: per row, set by the loader */
 	__type(key, __u32);
 	__type(value, __u64);
 } switch_counts SEC(".maps");
@@ -101,18 +101,20 @@ static __always_inline void on_switch_out(struct sched_task *state, struct task_
 					  const struct khist_runtime_config *config)
 {
 	bool preempted = (prev_state & 0xff) == TASK_RUNNING;
+	__u32 row;
 
 	/* No state: the idle task, which is always "running" and never preempted. */
 	if (!state)
 		return;
-	count_switch(preempted ? KHIST_SWITCH_INVOLUNTARY : KHIST_SWITCH_VOLUNTARY);
+	row = khist_task_cgroup_row(task, btf, &state->cgroup_id, &state->cgroup_row);
+	/* By cgroup: KHIST_SWITCH_KINDS counts per cgroup row. */
+	count_switch(row * KHIST_SWITCH_KINDS +
+		     (preempted ? KHIST_SWITCH_INVOLUNTARY : KHIST_SWITCH_VOLUNTARY));
 	if (!khist_task_passes(task, config))
 		return;
 	if (state->switched_in_ns)
-		khist_hist_record(&oncpu_slice_hist,
-				  khist_task_cgroup_row(task, btf, &state->cgroup_id,
-							&state->cgroup_row),
-				  now - state->switched_in_ns, KHIST_UNIT_NS);
+		khist_hist_record(&oncpu_slice_hist, row, now - state->switched_in_ns,
+				  KHIST_UNIT_NS);
 	state->switched_in_ns = 0;
 	state->switched_out_ns = now;
 	/* Still runnable: it waits on the run queue from now on. */

@@ -75,7 +75,7 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KHIST_VFS_OPS);
+	__uint(max_entries, KHIST_VFS_OPS);	/* by cgroup: per row, set by the loader */
 	__type(key, __u32);
 	__type(value, __u64);
 } vfs_errors SEC(".maps");
@@ -89,7 +89,7 @@ static __always_inline void record_call(__u32 op, __s64 ret, __u64 latency)
 	if (ret >= 0) {
 		khist_hist_record(&vfs_size_hist, slot, ret, KHIST_UNIT_BYTES);
 	} else {
-		__u64 *errors = bpf_map_lookup_elem(&vfs_errors, &op);
+		__u64 *errors = bpf_map_lookup_elem(&vfs_errors, &slot);
 
 		if (errors)
 			*errors += 1;

@@ -135,17 +135,49 @@ static void test_cpu_task(void)
 	loader_unload(test_root(), collector_find("sched"));
 }
 
-/* The run-queue samples of one cgroup's series, by its path below the mount. */
-static __u64 runq_of(const char *root, const char *cgroup)
+/* The sum of @family's series of one cgroup (by its path below the mount), and of @kind. */
+static __u64 cgroup_sum(const char *root, const char *family, const char *cgroup,
+			const char *kind)
 {
 	struct snapshot snapshot;
-	__u64 samples;
+	__u64 sum;
 
 	if (test_snapshot(root, &snapshot))
 		return ~0ULL;
-	samples = family_sum(&snapshot, "khist_runq_latency_seconds", "cgroup", cgroup, NULL);
+	sum = kind ? family_sum(&snapshot, family, "cgroup", cgroup, "kind", kind, NULL) :
+		     family_sum(&snapshot, family, "cgroup", cgroup, NULL);
 	snapshot_free(&snapshot);
-	return samples;
+	return sum;
+}
+
+static __u64 runq_of(const char *root, const char *cgroup)
+{
+	return cgroup_sum(root, "khist_runq_latency_seconds", cgroup, NULL);
+}
+
+/* The cgroups other than "other" that @family has series of. */
+static unsigned int cgroups_in(const char *root, const char *family)
+{
+	const struct snapshot_family *found;
+	struct snapshot snapshot;
+	unsigned int count = 0;
+
+	if (test_snapshot(root, &snapshot))
+		return ~0U;
+	found = snapshot_find(&snapshot, family);
+	for (unsigned int s = 0; found && s < found->series_count; s++) {
+		const char *cgroup = snapshot_label(&found->series[s], "cgroup");
+		bool seen = false;
+
+		for (unsigned int before = 0; cgroup && before < s && !seen; before++) {
+			const char *other = snapshot_label(&found->series[before], "cgroup");
+
+			seen = other && !strcmp(other, cgroup);
+		}
+		count += cgroup && strcmp(cgroup, "other") && !seen;
+	}
+	snapshot_free(&snapshot);
+	return count;
 }
 
 /*
@@ -196,6 +228,28 @@ static void test_by_cgroup(const char *mode_name)
 	EXPECT(ok, in_idle == 0, "%llu samples in %s, where nothing ran", (unsigned long long)in_idle,
 	       idle_path);
 	{
+		/*
+		 * Switch counts are of every task: in the cgroup, one switch out per
+		 * switch in (a read that blocks, or a writer preempted by the reader
+		 * it woke), and one as each of the two exits.
+		 */
+		__u64 voluntary = cgroup_sum(root, "khist_context_switches", busy_path, "voluntary");
+		__u64 involuntary = cgroup_sum(root, "khist_context_switches", busy_path,
+					       "involuntary");
+		__u64 idle_switches = cgroup_sum(root, "khist_context_switches", idle_path, NULL);
+
+		EXPECT(ok, voluntary + involuntary >= in_busy && voluntary + involuntary <= in_busy + 20 &&
+			   voluntary >= ROUNDS,
+		       "switches in %s: %llu voluntary, %llu involuntary for %llu run-queue samples",
+		       busy_path, (unsigned long long)voluntary, (unsigned long long)involuntary,
+		       (unsigned long long)in_busy);
+		EXPECT(ok, idle_switches == 0, "%llu switches in %s, where nothing ran",
+		       (unsigned long long)idle_switches, idle_path);
+		ktap_print_msg("%s by cgroup: %llu voluntary and %llu involuntary switches in %s",
+			       mode_name, (unsigned long long)voluntary,
+			       (unsigned long long)involuntary, busy_path);
+	}
+	{
 		char output[8192], args[256], want[512];
 		int status;
 
@@ -228,17 +282,23 @@ static void test_by_cgroup(const char *mode_name)
 	loader_unload(root, collector_find("sched"));
 	options.by_cgroup = 2;
 
-	/* One row: the first cgroup keeps it, the next one's samples go to "other". */
+	/*
+	 * One row: the first cgroup seen keeps it (switch counts are of every
+	 * task, so any task's), every later one counts in "other".
+	 */
 	options.cgroup_rows = 2;
 	err = loader_load(collector_find("sched"), &options, &mode);
 	EXPECT(ok, err == 0, "load --cgroups 1: %s", loader_error());
 	EXPECT(ok, ping_pong_in(busy) == 0 && ping_pong_in(idle) == 0, "ping-pongs failed");
-	in_first = runq_of(root, busy_path);
+	in_first = runq_of(root, busy_path) + runq_of(root, idle_path);
 	other = runq_of(root, "other");
-	EXPECT(ok, in_first >= 2 * ROUNDS - 10 && other >= 2 * ROUNDS - 10 &&
-		   runq_of(root, idle_path) == 0,
-	       "one row: %llu in %s, %llu in other", (unsigned long long)in_first, busy_path,
-	       (unsigned long long)other);
+	EXPECT(ok, in_first + other >= 4 * ROUNDS - 20 && in_first + other <= 4 * ROUNDS + 2 * ROUNDS / 5 &&
+		   cgroups_in(root, "khist_runq_latency_seconds") <= 1 &&
+		   cgroups_in(root, "khist_context_switches") == 1,
+	       "one row: %llu in the test's cgroups, %llu in other, %u and %u cgroups",
+	       (unsigned long long)in_first, (unsigned long long)other,
+	       cgroups_in(root, "khist_runq_latency_seconds"),
+	       cgroups_in(root, "khist_context_switches"));
 	{
 		struct reader_rows used;
 

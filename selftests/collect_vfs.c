@@ -281,7 +281,7 @@ static void test_interleaved_files(void)
  */
 static void test_by_cgroup(const char *mode_name, int fd)
 {
-	__u64 calls = 0, bytes = 0, samples = 0;
+	__u64 calls = 0, bytes = 0, samples = 0, errors = 0, write_errors = ~0ULL;
 	struct loader_options options;
 	enum khist_attach_mode mode;
 	struct test_cgroup cgroup;
@@ -300,12 +300,17 @@ static void test_by_cgroup(const char *mode_name, int fd)
 		ktap_exit_fail("pipe");
 	child = fork();
 	if (child == 0) {
+		int write_only = open("/dev/null", O_WRONLY);
 		char buf[READ_SIZE];
 
-		if (!cgroup_move_pid(cgroup.dir, getpid()) || read(go[0], &byte, 1) != 1)
+		if (!cgroup_move_pid(cgroup.dir, getpid()) || read(go[0], &byte, 1) != 1 ||
+		    write_only < 0)
 			_exit(1);
 		for (int i = 0; i < READS; i++)
 			if (pread(fd, buf, READ_SIZE, 0) != READ_SIZE)
+				_exit(1);
+		for (int i = 0; i < FAILED_READS; i++)
+			if (read(write_only, buf, 1) != -1 || errno != EBADF)
 				_exit(1);
 		_exit(0);
 	}
@@ -332,14 +337,22 @@ static void test_by_cgroup(const char *mode_name, int fd)
 		bytes = family_sum(&snapshot, "khist_vfs_bytes", "cgroup", path, "op", "read", NULL);
 		samples = family_sum(&snapshot, "khist_vfs_latency_seconds", "cgroup", path, "op",
 				     "read", NULL);
+		errors = family_sum(&snapshot, "khist_vfs_errors", "cgroup", path, "op", "read", NULL);
+		write_errors = family_sum(&snapshot, "khist_vfs_errors", "cgroup", path, "op", "write",
+					  NULL);
 		snapshot_free(&snapshot);
 	}
-	EXPECT(ok, calls == READS && bytes == READS * READ_SIZE && samples == READS,
-	       "%s: %llu reads, %llu bytes, %llu latency samples; the child made %d reads of %d bytes",
+	/* Failed calls are calls, with a latency and no size. */
+	EXPECT(ok, calls == READS + FAILED_READS && bytes == READS * READ_SIZE &&
+		   samples == READS + FAILED_READS && errors == FAILED_READS && write_errors == 0,
+	       "%s: %llu reads, %llu bytes, %llu latency samples, %llu and %llu errors; the child "
+	       "made %d reads of %d bytes and %d that failed",
 	       path, (unsigned long long)calls, (unsigned long long)bytes,
-	       (unsigned long long)samples, READS, READ_SIZE);
-	ktap_print_msg("%s by cgroup: %llu reads, %llu bytes in %s", mode_name,
-		       (unsigned long long)calls, (unsigned long long)bytes, path);
+	       (unsigned long long)samples, (unsigned long long)errors,
+	       (unsigned long long)write_errors, READS, READ_SIZE, FAILED_READS);
+	ktap_print_msg("%s by cgroup: %llu reads, %llu bytes, %llu errors in %s", mode_name,
+		       (unsigned long long)calls, (unsigned long long)bytes,
+		       (unsigned long long)errors, path);
 	loader_unload(root, collector_find("vfs"));
 	rmdir(root);
 	test_cgroup_remove(&cgroup);

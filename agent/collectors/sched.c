@@ -40,6 +40,7 @@ static const struct table_desc tables[] = {
 				     "Context switches, voluntary (the task blocked) and involuntary "
 				     "(preempted)", 0, "SWITCHES") },
 		.metric_count = 1,
+		.per_cgroup = KHIST_SWITCH_KINDS,
 	},
 	{
 		.name = "forks",

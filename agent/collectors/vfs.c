@@ -74,6 +74,7 @@ static const struct table_desc tables[] = {
 		.metrics = { COUNTER("khist_vfs_errors", "vfs_read and vfs_write calls that failed", 0,
 				     "ERRORS") },
 		.metric_count = 1,
+		.per_cgroup = KHIST_VFS_OPS,
 	},
 	{
 		.name = "files",
