@@ -189,6 +189,8 @@ struct collector {
 #define CGROUP_ROW_MAP		"cgroup_row_of"
 #define CGROUP_IDS_MAP		"cgroup_ids"
 #define CGROUP_USED_MAP		"cgroup_rows_used"
+#define CGROUP_INFO_MAP		"cgroup_rows_info"
+#define CGROUP_RMDIR_PROG	"khist_cgroup_rmdir"	/* attached when loaded by cgroup */
 
 /*
  * Pending slots of @type (khist_collectors.h: a generation, a key and a

@@ -11,6 +11,7 @@
 #include <khist_hist.h>
 
 #include "buckets.h"
+#include "snapshot.h"
 #include "config.h"
 #include "loader.h"
 
@@ -45,6 +46,9 @@ static const char config_default_text[] =
 "# In the protobuf format histograms are native; also send classic buckets\n"
 "# (for Prometheus' scrape_classic_histograms / always_scrape_classic_histograms).\n"
 "classic_in_protobuf = false\n"
+"# Seconds a removed cgroup's series stay (collectors loaded by cgroup): a\n"
+"# cgroup of the same path created meanwhile (a restarted service) continues them.\n"
+"cgroup_grace_period = 300\n"
 "\n";
 
 /*
@@ -162,7 +166,7 @@ bad:
 
 #define ACCEPTED_DAEMON_KEYS "listen, pin_root, pin_mode, pin_group, module, log_level, " \
 	"unload_on_exit, bpf_stats, max_connections, export_processes, export_files, export_signals, " \
-	"classic_schema, classic_in_protobuf"
+	"classic_schema, classic_in_protobuf, cgroup_grace_period"
 #define ACCEPTED_COLLECTOR_KEYS "enabled, layout, precision, by_cgroup, cgroups, mode, pid, comm, " \
 	"cgroup, processes, files"
 
@@ -228,6 +232,11 @@ static int daemon_key(struct parse_state *state, const char *name, const char *v
 		if (!parse_bool(value, flag))
 			return set_error(state, "%s '%s': accepted values are true and false%s", name,
 					 value, "");
+	} else if (!strcmp(name, "cgroup_grace_period")) {
+		if (!parse_uint(value, 0, 86400, &number))
+			return set_error(state, "cgroup_grace_period '%s': accepted values are 0..86400 "
+					 "(seconds)%s%s", value, "", "");
+		config->cgroup_grace_period = number;
 	} else if (!strcmp(name, "max_connections")) {
 		if (!parse_uint(value, 1, 1024, &number))
 			return set_error(state, "max_connections '%s': accepted values are 1..1024%s%s",
@@ -371,6 +380,7 @@ static void set_defaults(struct daemon_config *config)
 	config->max_connections = 64;
 	config->export_processes = config->export_files = config->export_signals = 20;
 	config->classic_schema = 0;
+	config->cgroup_grace_period = SNAPSHOT_CGROUP_GRACE_NS / 1000000000ULL;
 	snprintf(config->pin_root, sizeof(config->pin_root), "%s", LOADER_DEFAULT_PIN_ROOT);
 	for (unsigned int i = 0; i < collector_count; i++) {
 		config->collectors[i].enabled = true;

@@ -50,6 +50,7 @@ struct daemon_config {
 	unsigned int export_signals;
 	int classic_schema;		/* classic buckets merged to it; -1: every bucket */
 	bool classic_in_protobuf;	/* classic buckets next to native ones */
+	unsigned int cgroup_grace_period;	/* seconds a removed cgroup's series stay */
 	struct collector_config collectors[COLLECTOR_COUNT];	/* in collectors[] order */
 };
 

@@ -205,6 +205,7 @@ static void update_snapshot_options(void)
 	snapshot_options.limits[LIMIT_FILES] = config.export_files;
 	snapshot_options.limits[LIMIT_SIGNALS] = config.export_signals;
 	snapshot_options.self = true;
+	snapshot_options.cgroup_grace_ns = config.cgroup_grace_period * 1000000000ULL;
 	exposition_options.classic_schema = config.classic_schema;
 	exposition_options.classic_in_protobuf = config.classic_in_protobuf;
 	snapshot_options.module = config.module != MODULE_OFF;

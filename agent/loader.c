@@ -227,12 +227,14 @@ static int size_maps(const struct collector *collector, struct bpf_object *obj,
 	if (layout->by_cgroup) {
 		struct bpf_map *rows = bpf_object__find_map_by_name(obj, CGROUP_ROW_MAP);
 		struct bpf_map *ids = bpf_object__find_map_by_name(obj, CGROUP_IDS_MAP);
+		struct bpf_map *info = bpf_object__find_map_by_name(obj, CGROUP_INFO_MAP);
 
-		if (!rows || !ids)
+		if (!rows || !ids || !info)
 			return fail(-EINVAL, "%s cannot break its series down by cgroup",
 				    collector->name);
 		if (bpf_map__set_max_entries(rows, layout->cgroup_rows) ||
-		    bpf_map__set_max_entries(ids, layout->cgroup_rows))
+		    bpf_map__set_max_entries(ids, layout->cgroup_rows) ||
+		    bpf_map__set_max_entries(info, layout->cgroup_rows))
 			return fail(-EINVAL, "cannot size the cgroup maps");
 	}
 	for (unsigned int t = 0; t < collector->table_count; t++) {
@@ -607,7 +609,9 @@ static int try_mode(const struct collector *collector, const struct collector_mo
 	set_rodata(attempt->obj, "track_files", &track_files, sizeof(track_files));
 
 	bpf_object__for_each_program(prog, attempt->obj)
-		bpf_program__set_autoload(prog, mode_has(mode, bpf_program__name(prog)));
+		bpf_program__set_autoload(prog, mode_has(mode, bpf_program__name(prog)) ||
+					  (layout->by_cgroup &&
+					   !strcmp(bpf_program__name(prog), CGROUP_RMDIR_PROG)));
 	err = size_maps(collector, attempt->obj, options, layout);
 	if (err)
 		return err;

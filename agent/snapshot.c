@@ -184,50 +184,171 @@ out_assigned:
 	return err;
 }
 
-/* The collector's cgroup rows (row -> cgroup id), read once per snapshot; NULL: unreadable. */
-static const struct reader_rows *cgroup_ids_of(struct snapshot *snapshot,
-					       const struct snapshot_options *options,
-					       struct snapshot_collector *state)
-{
-	struct reader_rows *ids = &state->cgroup_ids;
-
-	if (!state->cgroup_ids_read) {
-		state->cgroup_ids_read = true;
-		if (reader_rows(options->pin_root, state->collector->name, CGROUP_IDS_MAP, ids, NULL))
-			return NULL;
-		free(ids->keys);
-		ids->keys = NULL;
-		if (ids->value_size != sizeof(__u64) || !keep_buffer(snapshot, ids->values)) {
-			free(ids->values);
-			memset(ids, 0, sizeof(*ids));
-		}
-	}
-	return ids->values ? ids : NULL;
-}
-
 /*
- * The label of cgroup row @row: the cgroup's path below the cgroup2 mount,
- * "other" for row 0 (every cgroup past the table's rows), and the id of a
- * cgroup that is gone.
+ * The labels of a collector's cgroup rows: a cgroup's path below the cgroup2
+ * mount, "other" for row 0 (every cgroup past the table's rows). A removed
+ * cgroup keeps its path, as the kernel printed it at rmdir, for the grace
+ * period, and for as long after as rows of the same path follow it (each
+ * given before the grace period of the one before ran out): a service
+ * restarted in a new cgroup of the same path stays one series, its counts
+ * those of all its rows, and never goes down while it is exported.
  */
-static const char *cgroup_label(struct snapshot *snapshot, const struct reader_rows *ids,
-				unsigned int row, char *buf, size_t size)
+static bool cgroup_rows_of(struct snapshot *snapshot, const struct snapshot_options *options,
+			   struct snapshot_collector *state)
 {
-	const char *path;
-	__u64 id;
+	struct reader_rows ids, infos;
+	const struct khist_cgroup_row_info *info;
+	__u64 now = (__u64)snapshot->started.tv_sec * 1000000000ULL + snapshot->started.tv_nsec;
+	__u64 grace = options->cgroup_grace_ns;
+	bool *live = NULL, *removed = NULL;
+	unsigned int count;
+	char buf[64];
 
-	if (!row)
-		return "other";
+	if (state->cgroup_rows_read)
+		return state->cgroup_labels;
+	state->cgroup_rows_read = true;
+	if (reader_rows(options->pin_root, state->collector->name, CGROUP_IDS_MAP, &ids, NULL))
+		return false;
+	if (reader_rows(options->pin_root, state->collector->name, CGROUP_INFO_MAP, &infos, NULL)) {
+		reader_rows_free(&ids);
+		return false;
+	}
+	count = ids.count;
+	if (ids.value_size != sizeof(__u64) || infos.value_size != sizeof(*info) ||
+	    infos.count < count)
+		goto out;
+	info = infos.values;
+	state->cgroup_labels = arena_alloc(snapshot, (count + 1) * sizeof(*state->cgroup_labels));
+	live = calloc(count + 1, sizeof(*live));
+	removed = calloc(count + 1, sizeof(*removed));
+	if (!state->cgroup_labels || !live || !removed) {
+		state->cgroup_labels = NULL;
+		goto out;
+	}
 	if (!snapshot->cgroups_loaded) {
 		snapshot->cgroups_loaded = true;
 		cgroup_names_load(&snapshot->cgroups, NULL);
 	}
-	id = row < ids->count ? reader_value_u64(ids, row, 0) : 0;
-	path = cgroup_names_find(&snapshot->cgroups, id);
-	if (path)
-		return path;
-	snprintf(buf, size, "removed:%llu", (unsigned long long)id);
-	return buf;
+	state->cgroup_row_count = count;
+	for (unsigned int row = 0; row < count; row++) {
+		__u64 id = reader_value_u64(&ids, row, 0);
+		const char *path = row ? cgroup_names_find(&snapshot->cgroups, id) : "other";
+
+		state->cgroup_labels[row] = NULL;
+		if (row && !id)
+			continue;	/* not given (yet) */
+		live[row] = true;
+		if (!path && info[row].removed_ns) {
+			/* Removed: its own grace period, for now. */
+			live[row] = now < info[row].removed_ns + grace;
+			removed[row] = true;
+			path = info[row].path[0] ? info[row].path : NULL;
+		}
+		if (!path) {
+			/* Gone with no record of it (loaded before rmdir was watched). */
+			snprintf(buf, sizeof(buf), "removed:%llu", (unsigned long long)id);
+			path = buf;
+		}
+		state->cgroup_labels[row] = arena_string(snapshot, path);
+	}
+	/* Rows are given in order: a removed row lives on in a later one that followed it in time. */
+	for (unsigned int row = count; row-- > 1;) {
+		if (!removed[row] || live[row] || !state->cgroup_labels[row])
+			continue;
+		for (unsigned int later = row + 1; later < count && !live[row]; later++)
+			live[row] = live[later] && state->cgroup_labels[later] &&
+				    info[later].assigned_ns < info[row].removed_ns + grace &&
+				    !strcmp(state->cgroup_labels[later], state->cgroup_labels[row]);
+	}
+	for (unsigned int row = 0; row < count; row++) {
+		if (!live[row])
+			state->cgroup_labels[row] = NULL;
+		for (unsigned int before = 1; before < row && state->cgroup_labels[row] &&
+		     !state->cgroup_merge; before++)
+			state->cgroup_merge = state->cgroup_labels[before] &&
+					      !strcmp(state->cgroup_labels[before],
+						      state->cgroup_labels[row]);
+	}
+out:
+	free(live);
+	free(removed);
+	reader_rows_free(&ids);
+	reader_rows_free(&infos);
+	return state->cgroup_labels;
+}
+
+/* The label of cgroup row @row, or NULL: the row has no series. */
+static const char *cgroup_row_label(const struct snapshot_collector *state, unsigned int row)
+{
+	return row < state->cgroup_row_count ? state->cgroup_labels[row] : NULL;
+}
+
+static int by_labels(const void *a, const void *b, void *context)
+{
+	const struct snapshot_series *series = context;
+	const struct snapshot_series *x = &series[*(const unsigned int *)a];
+	const struct snapshot_series *y = &series[*(const unsigned int *)b];
+
+	if (x->label_count != y->label_count)
+		return x->label_count < y->label_count ? -1 : 1;
+	for (unsigned int l = 0; l < x->label_count; l++) {
+		int order = strcmp(x->labels[l].value, y->labels[l].value);
+
+		if (order)
+			return order;
+	}
+	return *(const unsigned int *)a < *(const unsigned int *)b ? -1 : 1;
+}
+
+/*
+ * Series of @family with the same labels (rows of one cgroup path) become
+ * one, at the place of the first, holding the sum of their values.
+ */
+static void merge_same_series(struct snapshot *snapshot, struct snapshot_family *family,
+			      unsigned int buckets)
+{
+	unsigned int *order = malloc((family->series_count + 1) * sizeof(*order)), kept = 0;
+	bool *gone = calloc(family->series_count + 1, sizeof(*gone));
+
+	if (!order || !gone) {
+		snapshot->failed = true;
+		goto out;
+	}
+	for (unsigned int i = 0; i < family->series_count; i++)
+		order[i] = i;
+	qsort_r(order, family->series_count, sizeof(*order), by_labels, family->series);
+	for (unsigned int i = 1, first = 0; i < family->series_count; i++) {
+		struct snapshot_series *into = &family->series[order[first]];
+		const struct snapshot_series *from = &family->series[order[i]];
+		bool same = into->label_count == from->label_count;
+
+		for (unsigned int l = 0; same && l < into->label_count; l++)
+			same = !strcmp(into->labels[l].value, from->labels[l].value);
+		if (!same) {
+			first = i;
+			continue;
+		}
+		into->value += from->value;
+		into->count += from->count;
+		into->sum += from->sum;
+		if (buckets) {
+			__u64 *sum = arena_alloc(snapshot, buckets * sizeof(*sum));
+
+			if (!sum)
+				break;
+			for (unsigned int b = 0; b < buckets; b++)
+				sum[b] = into->buckets[b] + from->buckets[b];
+			into->buckets = sum;
+		}
+		gone[order[i]] = true;
+	}
+	for (unsigned int i = 0; i < family->series_count; i++)
+		if (!gone[i])
+			family->series[kept++] = family->series[i];
+	family->series_count = kept;
+out:
+	free(order);
+	free(gone);
 }
 
 /* A histogram's family and the counters derived from its counts and sums. */
@@ -238,9 +359,10 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 	struct snapshot_family *family, *count_family = NULL, *sum_family = NULL;
 	struct snapshot_label **slot_labels;
 	unsigned int *label_counts;
-	const struct reader_rows *ids = NULL;	/* by cgroup: row -> cgroup id */
+	bool by_cgroup = desc->by_cgroup && state->meta.by_cgroup;
 	struct reader_rows rows;
 	struct bucket_layout layout;
+	unsigned int family_index;
 	const char *unit = collector_unit_name(desc->unit);
 	unsigned int buckets, words;
 	char name[96], buf[64];
@@ -254,7 +376,7 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 						 &rows) :
 	    reader_rows(options->pin_root, collector->name, desc->map, &rows, NULL))
 		return;
-	if (desc->by_cgroup && state->meta.by_cgroup && !(ids = cgroup_ids_of(snapshot, options, state))) {
+	if (by_cgroup && !cgroup_rows_of(snapshot, options, state)) {
 		reader_rows_free(&rows);
 		return;
 	}
@@ -267,6 +389,7 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 	snprintf(name, sizeof(name), "khist_%s_%s", desc->name, unit ? unit : "values");
 	family = add_family(snapshot, arena_string(snapshot, name), METRIC_HISTOGRAM, desc->help,
 			    rows.count);
+	family_index = snapshot->family_count - 1;
 	slot_labels = arena_alloc(snapshot, (rows.count + 1) * sizeof(*slot_labels));
 	label_counts = arena_alloc(snapshot, (rows.count + 1) * sizeof(*label_counts));
 	if (!family || !slot_labels || !label_counts) {
@@ -290,20 +413,19 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 			series.count += series.buckets[b];
 		slot_labels[i] = NULL;
 		label_counts[i] = 0;
-		if (ids) {
+		if (by_cgroup) {
 			/* By cgroup: slot = row * slots + the slot within the row. */
 			struct snapshot_label *labels;
-			unsigned int inner = slot % desc->slots, row = slot / desc->slots;
+			unsigned int inner = slot % desc->slots;
+			const char *cgroup = cgroup_row_label(state, slot / desc->slots);
 
-			/* A row no cgroup was given (yet) holds nothing: not a series. */
-			if (row && (row >= ids->count || !reader_value_u64(ids, row, 0)))
+			/* A row no cgroup was given (yet), or one removed long ago: not a series. */
+			if (!cgroup)
 				continue;
 			labels = arena_alloc(snapshot, 2 * sizeof(*labels));
 			if (!labels)
 				break;
-			labels[0] = (struct snapshot_label){ "cgroup", arena_string(snapshot,
-				cgroup_label(snapshot, ids, slot / desc->slots, buf,
-					     sizeof(buf))) };
+			labels[0] = (struct snapshot_label){ "cgroup", cgroup };
 			label_counts[i] = 1;
 			if (desc->slot.label) {
 				labels[1] = (struct snapshot_label){ desc->slot.label, arena_string(
@@ -345,7 +467,8 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 		for (unsigned int b = 0; b < buckets; b++)
 			count += row[KHIST_HIST_ROW_BUCKETS + b];
 		/* By cgroup, rows nobody was given would be series of zeros (or none at all). */
-		if ((!count && (!desc->all_slots || ids) && label_count) || (ids && !slot_labels[i]))
+		if ((!count && (!desc->all_slots || by_cgroup) && label_count) ||
+		    (by_cgroup && !slot_labels[i]))
 			continue;
 		if (count_family)
 			add_value(count_family, slot_labels[i], label_count, count);
@@ -361,6 +484,15 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 		sum_family->histogram = desc;
 		sum_family->unit = collector_unit_name(desc->sum_unit);
 		sum_family->decimals = unit_decimals(desc->sum_unit);
+	}
+	if (by_cgroup && state->cgroup_merge) {
+		/* @family may have moved as the derived families were added. */
+		family = &snapshot->families[family_index];
+		merge_same_series(snapshot, family, buckets);
+		if (count_family)
+			merge_same_series(snapshot, count_family, 0);
+		if (sum_family)
+			merge_same_series(snapshot, sum_family, 0);
 	}
 	free(rows.keys);
 }
@@ -446,7 +578,7 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 	struct ranked_row *picked;
 	struct reader_rows rows;
 	char buf[KHIST_FILE_NAME_LEN + 32];
-	const struct reader_rows *ids = NULL;
+	bool cgroup_labelled = false;
 	unsigned int by_cgroup;
 	int err;
 
@@ -478,11 +610,11 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 	/* Broken down by cgroup: a cgroup label, then the labels of the index within its row. */
 	by_cgroup = desc->per_cgroup && state->meta.by_cgroup;
 	for (unsigned int l = 0; l < desc->label_count + by_cgroup; l++)
-		if ((l == desc->label_count || desc->labels[l].decoder == DECODE_CGROUP) &&
-		    !(ids = cgroup_ids_of(snapshot, options, state))) {
-			reader_rows_free(&rows);
-			return;
-		}
+		cgroup_labelled |= l == desc->label_count || desc->labels[l].decoder == DECODE_CGROUP;
+	if (cgroup_labelled && !cgroup_rows_of(snapshot, options, state)) {
+		reader_rows_free(&rows);
+		return;
+	}
 	picked = pick_rows(desc, &rows, limit, &count);
 	first_family = snapshot->family_count;
 	for (unsigned int m = 0; picked && m < desc->metric_count; m++) {
@@ -507,23 +639,24 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 		const char *value = (const char *)rows.values + (size_t)i * rows.value_size;
 		unsigned int label_count = desc->label_count + by_cgroup;
 		struct snapshot_label *labels = NULL, *own;
+		bool unlabelled = false;
 		__u32 index_in_row;
 
 		if (by_cgroup) {
-			__u32 index, row;
+			__u32 index;
+			const char *cgroup;
 
 			memcpy(&index, key, sizeof(index));
-			row = index / desc->per_cgroup;
 			index_in_row = index % desc->per_cgroup;
 			key = (const char *)&index_in_row;
-			/* A row no cgroup was given (yet) holds nothing: not a series. */
-			if (row && (row >= ids->count || !reader_value_u64(ids, row, 0)))
+			/* A row no cgroup was given (yet), or one removed long ago: not a series. */
+			cgroup = cgroup_row_label(state, index / desc->per_cgroup);
+			if (!cgroup)
 				continue;
 			labels = arena_alloc(snapshot, label_count * sizeof(*labels));
 			if (!labels)
 				break;
-			labels[0] = (struct snapshot_label){ "cgroup", arena_string(snapshot,
-				cgroup_label(snapshot, ids, row, buf, sizeof(buf))) };
+			labels[0] = (struct snapshot_label){ "cgroup", cgroup };
 		} else if (label_count) {
 			labels = arena_alloc(snapshot, label_count * sizeof(*labels));
 			if (!labels)
@@ -537,17 +670,25 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 
 			if (field->decoder == DECODE_CGROUP) {
 				memcpy(&row, key + field->offset, sizeof(row));
-				text = cgroup_label(snapshot, ids, row, buf, sizeof(buf));
-			} else {
-				text = collector_decode(field, key, value, buf, sizeof(buf));
+				text = cgroup_row_label(state, row);
+				unlabelled |= !text;
+				own[l] = (struct snapshot_label){ field->label, text };
+				continue;
 			}
+			text = collector_decode(field, key, value, buf, sizeof(buf));
 			own[l] = (struct snapshot_label){ field->label, arena_string(snapshot, text) };
 		}
+		if (unlabelled)
+			continue;
 		for (unsigned int m = 0; m < desc->metric_count; m++)
 			add_value(&snapshot->families[first_family + m], labels, label_count,
 				  desc->metrics[m].constant_one ? 1 :
 				  reader_value_u64(&rows, i, desc->metrics[m].offset));
 	}
+	if (cgroup_labelled && state->cgroup_merge && snapshot->family_count == first_family +
+	    desc->metric_count)
+		for (unsigned int m = 0; m < desc->metric_count; m++)
+			merge_same_series(snapshot, &snapshot->families[first_family + m], 0);
 	free(picked);
 	reader_rows_free(&rows);
 }
@@ -853,6 +994,7 @@ void snapshot_default_options(struct snapshot_options *options, const char *pin_
 {
 	memset(options, 0, sizeof(*options));
 	options->pin_root = pin_root;
+	options->cgroup_grace_ns = SNAPSHOT_CGROUP_GRACE_NS;
 	for (int limit = 0; limit < LIMIT_COUNT; limit++)
 		options->limits[limit] = UINT_MAX;
 }

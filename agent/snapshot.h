@@ -73,8 +73,14 @@ struct snapshot_collector {
 	struct snapshot_fill *fills;
 	unsigned int fill_count;
 	unsigned int read_attempts;	/* most reads a table with pending slots took */
-	struct reader_rows cgroup_ids;	/* loaded by cgroup: row -> cgroup id, read once */
-	bool cgroup_ids_read;
+	/*
+	 * Loaded by cgroup, read once: the label of each cgroup row, NULL for
+	 * rows without series (never given, or removed past the grace period).
+	 */
+	const char **cgroup_labels;
+	unsigned int cgroup_row_count;
+	bool cgroup_rows_read;
+	bool cgroup_merge;		/* rows that share a label: their series add up */
 };
 
 struct snapshot_options {
@@ -86,7 +92,11 @@ struct snapshot_options {
 	bool self;			/* khist's own families: loaded, modes, programs, fills */
 	bool module;			/* ask khist.ko (netlink) for its state */
 	const char *kmod_stats_pin;	/* read the module statistics published there */
+	/* A removed cgroup's series stay this long (SNAPSHOT_CGROUP_GRACE_NS by default). */
+	__u64 cgroup_grace_ns;
 };
+
+#define SNAPSHOT_CGROUP_GRACE_NS (300 * 1000000000ULL)	/* Prometheus' staleness period */
 
 struct snapshot_arena;
 

@@ -28,6 +28,13 @@ struct {
 	__type(value, __u64);
 } cgroup_ids SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);	/* loaded by cgroup: one per row, set by the loader */
+	__type(key, __u32);
+	__type(value, struct khist_cgroup_row_info);
+} cgroup_rows_info SEC(".maps");
+
 /* Rows handed out (key 0), and tasks of cgroups that found no row left (key 1). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -80,6 +87,7 @@ static __always_inline __u64 khist_task_cgroup_btf(struct task_struct *task)
 static __always_inline __u32 khist_cgroup_row(__u64 id)
 {
 	__u64 *row = bpf_map_lookup_elem(&cgroup_row_of, &id), *used, taken;
+	struct khist_cgroup_row_info *info;
 	__u32 zero = 0, one = 1;
 
 	if (row)
@@ -101,7 +109,34 @@ static __always_inline __u32 khist_cgroup_row(__u64 id)
 		return row ? (__u32)*row : 0;
 	}
 	bpf_map_update_elem(&cgroup_ids, &(__u32){ (__u32)taken }, &id, BPF_ANY);
+	info = bpf_map_lookup_elem(&cgroup_rows_info, &(__u32){ (__u32)taken });
+	if (info)
+		info->assigned_ns = bpf_ktime_get_ns();
 	return (__u32)taken;
+}
+
+/*
+ * A cgroup with a row is removed: when, and its path, which the agent can
+ * no longer find. Attached by the loader when the collector is loaded by
+ * cgroup; raw_tp, so any kernel has it. The path comes with the event
+ * (built only while the event has a consumer), relative to the cgroup
+ * namespace of the task removing it.
+ */
+SEC("raw_tp/cgroup_rmdir")
+int BPF_PROG(khist_cgroup_rmdir, struct cgroup *cgroup, const char *path)
+{
+	__u64 id = BPF_CORE_READ(cgroup, kn, id), *row = bpf_map_lookup_elem(&cgroup_row_of, &id);
+	struct khist_cgroup_row_info *info;
+
+	if (!row)
+		return 0;
+	info = bpf_map_lookup_elem(&cgroup_rows_info, &(__u32){ (__u32)*row });
+	if (!info)
+		return 0;
+	bpf_probe_read_kernel_str(info->path, sizeof(info->path), path);
+	/* After the path: a reader that sees the time sees the path (a full barrier). */
+	__sync_fetch_and_add(&info->removed_ns, bpf_ktime_get_ns());
+	return 0;
 }
 
 /*

@@ -58,6 +58,19 @@ struct khist_meta {
 #define KHIST_CGROUP_ROWS	64
 #define KHIST_CGROUP_MAX_DEPTH	16
 
+/*
+ * What a row's cgroup went through (cgroup_rows_info, one per row), times
+ * in CLOCK_MONOTONIC: a removed cgroup's series stay under its path for a
+ * grace period, and rows of one path, removed and created again (a
+ * restarted service), stay one series while they follow each other.
+ */
+#define KHIST_CGROUP_PATH_LEN	256
+struct khist_cgroup_row_info {
+	__u64 assigned_ns;	/* the row was given to the cgroup */
+	__u64 removed_ns;	/* the cgroup was removed (rmdir); 0: it is not */
+	char path[KHIST_CGROUP_PATH_LEN];	/* at removal, as the kernel printed it */
+};
+
 enum khist_attach_mode {
 	KHIST_ATTACH_NONE,
 	KHIST_ATTACH_RAW_TP,	/* raw tracepoints */

@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <json-c/json.h>
@@ -195,6 +196,123 @@ static void test_by_cgroup(void)
 	ktap_test_result(ok, "calls_per_cgroup");
 }
 
+#define GRACE_COMM "khist-grace"
+
+/* A child named GRACE_COMM makes @calls getppid in cgroup @dir. */
+static bool getppids_in(const char *dir, int calls)
+{
+	int status;
+	pid_t child = fork();
+
+	if (child == 0) {
+		prctl(PR_SET_NAME, GRACE_COMM);
+		if (!cgroup_move_pid(dir, getpid()))
+			_exit(1);
+		for (int i = 0; i < calls; i++)
+			syscall(SYS_getppid);
+		_exit(0);
+	}
+	return child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+	       !WEXITSTATUS(status);
+}
+
+/* getppid calls of cgroup @path and the series of that label, with a grace period of @grace_s. */
+static __u64 getppids_of(const char *root, const char *path, __u64 grace_s, unsigned int *series)
+{
+	struct snapshot_options options;
+	struct error_context error = {};
+	const struct snapshot_family *family;
+	struct snapshot snapshot;
+	__u64 calls = 0;
+
+	*series = 0;
+	snapshot_default_options(&options, root);
+	options.cgroup_grace_ns = grace_s * 1000000000ULL;
+	if (snapshot_take(&snapshot, &options, &error)) {
+		ktap_print_msg("snapshot: %s", error.text);
+		return ~0ULL;
+	}
+	family = snapshot_find(&snapshot, "khist_cgroup_syscalls");
+	for (unsigned int s = 0; family && s < family->series_count; s++) {
+		const char *cgroup = snapshot_label(&family->series[s], "cgroup");
+		const char *name = snapshot_label(&family->series[s], "syscall");
+
+		if (!strncmp(cgroup, "removed:", 8))
+			*series += 1000;	/* a removed cgroup that lost its path */
+		if (strcmp(cgroup, path) || strcmp(name, "getppid"))
+			continue;
+		calls += family->series[s].value;
+		(*series)++;
+	}
+	/* The latency histogram of the cgroup is one series too, of every call. */
+	family = snapshot_find(&snapshot, "khist_cgroup_syscall_latency_seconds");
+	for (unsigned int s = 0; family && s < family->series_count; s++)
+		if (!strcmp(snapshot_label(&family->series[s], "cgroup"), path) &&
+		    family->series[s].count < calls)
+			*series += 100;
+	snapshot_free(&snapshot);
+	return calls;
+}
+
+/*
+ * A removed cgroup keeps its series under its path for the grace period;
+ * created again under the same path (a restarted service) within it, the
+ * old and new rows are one series, their counts added, until both are gone.
+ */
+static void test_removed_cgroup(void)
+{
+	const char *name = "removed_cgroup_grace_period";
+	struct loader_options options;
+	enum khist_attach_mode mode;
+	struct test_cgroup cgroup;
+	unsigned int series;
+	char root[96];
+	__u64 calls;
+	bool ok = true;
+	int err;
+
+	if (!test_cgroup_make(&cgroup, "grace", name))
+		return;
+	snprintf(root, sizeof(root), "%s-grace", test_root());
+	loader_default_options(&options);
+	options.pin_root = root;
+	strcpy(options.filter_comm, GRACE_COMM);
+	options.by_cgroup = 2;
+	err = loader_load(collector_find("syscalls"), &options, &mode);
+	EXPECT(ok, err == 0, "load --by-cgroup 2: %s", loader_error());
+	EXPECT(ok, getppids_in(cgroup.dir, 300), "the first child failed");
+	EXPECT(ok, rmdir(cgroup.dir) == 0, "rmdir %s: %s", cgroup.dir, strerror(errno));
+	calls = getppids_of(root, cgroup.path, 3600, &series);
+	EXPECT(ok, calls == 300 && series == 1, "removed, within the grace period: %llu calls in "
+	       "%u series", (unsigned long long)calls, series);
+	calls = getppids_of(root, cgroup.path, 0, &series);
+	EXPECT(ok, calls == 0 && series == 0, "removed, past the grace period: %llu calls in "
+	       "%u series", (unsigned long long)calls, series);
+
+	/* Created again: a new cgroup (a new id, a new row) of the same path. */
+	EXPECT(ok, mkdir(cgroup.dir, 0755) == 0, "mkdir %s: %s", cgroup.dir, strerror(errno));
+	EXPECT(ok, getppids_in(cgroup.dir, 200), "the second child failed");
+	calls = getppids_of(root, cgroup.path, 3600, &series);
+	EXPECT(ok, calls == 500 && series == 1, "created again within the grace period: %llu "
+	       "calls in %u series, want 500 in 1", (unsigned long long)calls, series);
+	calls = getppids_of(root, cgroup.path, 0, &series);
+	EXPECT(ok, calls == 200 && series == 1, "created again after the grace period: %llu "
+	       "calls in %u series, want 200 in 1", (unsigned long long)calls, series);
+	EXPECT(ok, rmdir(cgroup.dir) == 0, "rmdir %s: %s", cgroup.dir, strerror(errno));
+	calls = getppids_of(root, cgroup.path, 3600, &series);
+	EXPECT(ok, calls == 500 && series == 1, "both removed, within the grace period: %llu "
+	       "calls in %u series", (unsigned long long)calls, series);
+	calls = getppids_of(root, cgroup.path, 0, &series);
+	EXPECT(ok, calls == 0 && series == 0, "both removed, past the grace period: %llu calls "
+	       "in %u series", (unsigned long long)calls, series);
+	ktap_print_msg("removed cgroup %s: 300 + 200 calls, one series while the rows follow "
+		       "each other", cgroup.path);
+	loader_unload(root, collector_find("syscalls"));
+	rmdir(root);
+	test_cgroup_remove(&cgroup);
+	ktap_test_result(ok, "%s", name);
+}
+
 static void test_process_table(void)
 {
 	const struct snapshot_family *family;
@@ -357,7 +475,7 @@ int main(void)
 
 	ktap_print_header();
 	require_root_or_skip();
-	ktap_set_plan(8);
+	ktap_set_plan(9);
 	loader_default_options(&options);
 	options.filter_tgid = getpid();
 	load_or_fail("syscalls", &options);
@@ -370,6 +488,7 @@ int main(void)
 	test_cli_views();
 	test_cgroup_filter();
 	test_by_cgroup();
+	test_removed_cgroup();
 
 	unload_all();
 	ktap_finished();

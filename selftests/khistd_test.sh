@@ -102,6 +102,7 @@ config_errors() {
 	config_error '[khistd]\nlisten = 300.1.2.3:80\n' "listen address '300.1.2.3:80' is not ADDRESS:PORT" &&
 	config_error '[khistd]\nlisten = 127.0.0.1:99999\n' "is not ADDRESS:PORT" &&
 	config_error '[khistd]\nmodule = maybe\n' "module 'maybe': accepted values are auto, off, required" &&
+	config_error '[khistd]\ncgroup_grace_period = -1\n' "cgroup_grace_period '-1': accepted values are 0..86400 (seconds)" &&
 	config_error '[extra]\nkey = 1\n' "unknown section [extra]"
 }
 check config_errors_name_file_line_key_and_values config_errors
