@@ -36,7 +36,7 @@ AGENT_BINS	:= $(OUT)/khist $(OUT)/khistd
 
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all deps build bpf agent agent-lib kmod selftests check run clean help install \
+.PHONY: all deps build bpf agent agent-lib kmod selftests check run clean help install install-dkms deb \
 	sanitize-check bench bench-build debug-kernel
 
 PREFIX		?= /usr/local
@@ -45,6 +45,10 @@ BINDIR		?= $(PREFIX)/bin
 SYSCONFDIR	?= /etc
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 DOCDIR		?= $(PREFIX)/share/doc/khist
+MANDIR		?= $(PREFIX)/share/man
+# Where `make install-dkms` puts the module source (khist-dkms).
+DKMS_SRCDIR	?= /usr/src/khist-$(KHIST_VERSION)
+KHIST_VERSION	:= $(shell sed -n 's/^\#define KHIST_VERSION_STRING[[:space:]]*"\(.*\)"/\1/p' include/uapi/khist.h)
 
 # Entry points first make sure the machine has what the build needs, then
 # re-enter make so variables that ask the installed kernels are evaluated
@@ -216,6 +220,23 @@ install:
 	else mv $(DESTDIR)$(SYSCONFDIR)/khist/khistd.conf.new $(DESTDIR)$(SYSCONFDIR)/khist/khistd.conf; fi
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -D -m 0644 -t $(DESTDIR)$(MANDIR)/man8 docs/man/khist.8 docs/man/khistd.8
+	install -D -m 0644 -t $(DESTDIR)$(MANDIR)/man5 docs/man/khistd.conf.5
+
+# The module's source as DKMS builds it: kmod/ and the headers it shares.
+install-dkms:
+	install -D -m 0644 -t $(DESTDIR)$(DKMS_SRCDIR)/kmod kmod/Kbuild kmod/*.c kmod/*.h
+	install -D -m 0644 -t $(DESTDIR)$(DKMS_SRCDIR)/include include/*.h
+	install -D -m 0644 -t $(DESTDIR)$(DKMS_SRCDIR)/include/uapi include/uapi/*.h
+
+# Debian packages (debian/) into build/deb/, built from a copy of the tree
+# so the build leaves the work tree alone.
+deb: deps
+	rm -rf $(OUT)/deb
+	mkdir -p $(OUT)/deb/khist-$(KHIST_VERSION)
+	tar -c --exclude=./build --exclude=./.git . | tar -x -C $(OUT)/deb/khist-$(KHIST_VERSION)
+	cd $(OUT)/deb/khist-$(KHIST_VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(OUT)/deb/*.changes
 
 clean:
 	rm -rf $(OUT)
@@ -227,4 +248,5 @@ help:
 	@echo "make check      build and run unit, host and VM selftests"
 	@echo "make run        build and run the main job in the foreground"
 	@echo "make KDIR=/lib/modules/\$$(uname -r)/build kmod   build the module for another kernel"
+	@echo "make deb        Debian packages khist and khist-dkms into build/deb/"
 	@echo "make clean      remove every build product"

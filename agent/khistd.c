@@ -42,10 +42,11 @@ static const char usage_text[] =
 "  --print-default-config  print the embedded configuration\n"
 "  --version, --help\n"
 "\n"
-"Serves GET /metrics (Prometheus 0.0.4, OpenMetrics 1.0 on request),\n"
-"GET /api/v1/histograms (JSON) and GET /healthz. SIGHUP reloads the\n"
-"configuration; SIGTERM stops, leaving the collectors pinned and counting\n"
-"unless unload_on_exit = true.\n";
+"Serves GET /metrics (Prometheus text 0.0.4; OpenMetrics 1.0 or protobuf\n"
+"with native histograms on request; gzip), GET /api/v1/histograms (JSON)\n"
+"and GET /healthz. SIGHUP reloads the configuration; SIGTERM stops, leaving\n"
+"the collectors pinned and counting unless unload_on_exit = true.\n"
+"See khistd(8) and khistd.conf(5).\n";
 
 static struct daemon_config config;
 static pthread_rwlock_t state_lock = PTHREAD_RWLOCK_INITIALIZER;

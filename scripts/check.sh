@@ -33,6 +33,7 @@ run_phase() {
 
 run_phase host "$top/build/selftests/run_tests.sh"
 run_phase install "$top/scripts/install_test.sh"
+run_phase deb "$top/scripts/deb_test.sh"
 run_phase sanitize make -C "$top" --no-print-directory sanitize-check
 for flavour in $flavours; do
 	run_phase "vm-$flavour" "$top/scripts/vmtest.sh" -f "$flavour"

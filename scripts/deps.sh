@@ -4,7 +4,7 @@
 set -euo pipefail
 
 stamp_dir=${KHIST_DEPS_STAMP_DIR:-/var/lib/khist}
-stamp=$stamp_dir/deps-v3.stamp
+stamp=$stamp_dir/deps-v4.stamp
 
 # Packages from the distribution's main suites.
 base_packages=(
@@ -15,6 +15,8 @@ base_packages=(
 	libmicrohttpd-dev libsystemd-dev libinih-dev libjson-c-dev libprotobuf-c-dev protobuf-c-compiler
 	busybox-static cpio kmod curl jq file util-linux
 	prometheus systemd
+	# Packages (make deb), the man pages' check, the systemd VM's root filesystem.
+	debhelper dh-dkms dkms lintian groff-base mmdebstrap e2fsprogs
 	# The debug test kernel (scripts/kernel/debug-kernel.sh), from source.
 	linux-source-6.12 flex bison bc libssl-dev xz-utils
 )

@@ -14,7 +14,8 @@ ktap_plan 3
 installed() {
 	make -C "$top" --no-print-directory install DESTDIR="$dest" PREFIX=/usr >/dev/null || return 1
 	for f in usr/bin/khist usr/sbin/khistd usr/lib/systemd/system/khistd.service \
-		 etc/khist/khistd.conf usr/share/doc/khist/README.md usr/share/doc/khist/AGENT.md; do
+		 etc/khist/khistd.conf usr/share/doc/khist/README.md usr/share/doc/khist/AGENT.md \
+		 usr/share/man/man8/khist.8 usr/share/man/man8/khistd.8 usr/share/man/man5/khistd.conf.5; do
 		[ -e "$dest/$f" ] || { echo "missing $f"; return 1; }
 	done
 	grep -q '^ExecStart=/usr/sbin/khistd --config /etc/khist/khistd.conf$' \
