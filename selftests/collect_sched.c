@@ -322,6 +322,18 @@ static void test_by_cgroup(const char *mode_name)
 		status = run_khist(args, output, sizeof(output));
 		EXPECT(ok, status == 2 && strstr(output, "--cgroups"), "0 cgroups: %d %s", status,
 		       output);
+		/*
+		 * A host without cgroup v2 (v1 only, as the host's v1 controllers
+		 * stay): in a mount namespace of its own, without the cgroup2 mount.
+		 */
+		snprintf(args, sizeof(args), "unshare -m sh -c 'umount -l \"$(awk \"\\$3 == \\\"cgroup2\\\" "
+			 "{ print \\$2 }\" /proc/mounts)\" && exec %s/khist load sched --by-cgroup 2 "
+			 "--pin-root %s' 2>&1", build_dir(), root);
+		status = run_shell(args, output, sizeof(output));
+		EXPECT(ok, status == 1 && strstr(output, "series by cgroup need a cgroup v2 hierarchy: "
+						 "none is mounted") && !strchr(strchr(output, '\n') ?
+						 strchr(output, '\n') + 1 : "", '\n'),
+		       "no cgroup2: %d %s", status, output);
 	}
 	rmdir(root);
 	rmdir(busy), rmdir(idle), rmdir(top);
