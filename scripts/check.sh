@@ -41,6 +41,8 @@ done
 # The map memory formula once where per-CPU memory dominates: 32 CPUs.
 run_phase vm-smp32 "$top/scripts/vmtest.sh" -f cloud -c 32 -t 900 -- \
 	env KHIST_MEMORY_CPUS=32 /khist/build/selftests/run_tests.sh khist_memory
+# The packages under a real systemd, in a Debian VM (the root filesystem is cached).
+run_phase vm-systemd "$top/scripts/package_vmtest.sh"
 
 echo "==="
 [ -z "$failed_phases" ] || echo "failed phases:$failed_phases"
