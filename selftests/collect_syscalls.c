@@ -254,6 +254,20 @@ static __u64 getppids_of(const char *root, const char *path, __u64 grace_s, unsi
 	return calls;
 }
 
+/* Exactly @want getppid of cgroup @path, in one series (none when 0), with a grace period of @grace_s. */
+static bool calls_seen(const char *root, const char *path, __u64 grace_s, __u64 want,
+		       const char *when)
+{
+	unsigned int series;
+	__u64 calls = getppids_of(root, path, grace_s, &series);
+
+	if (calls == want && series == (want ? 1 : 0))
+		return true;
+	ktap_print_msg("%s: %llu calls in %u series, want %llu in %u", when,
+		       (unsigned long long)calls, series, (unsigned long long)want, want ? 1 : 0);
+	return false;
+}
+
 /*
  * A removed cgroup keeps its series under its path for the grace period;
  * created again under the same path (a restarted service) within it, the
@@ -265,9 +279,7 @@ static void test_removed_cgroup(void)
 	struct loader_options options;
 	enum khist_attach_mode mode;
 	struct test_cgroup cgroup;
-	unsigned int series;
 	char root[96];
-	__u64 calls;
 	bool ok = true;
 	int err;
 
@@ -282,29 +294,17 @@ static void test_removed_cgroup(void)
 	EXPECT(ok, err == 0, "load --by-cgroup 2: %s", loader_error());
 	EXPECT(ok, getppids_in(cgroup.dir, 300), "the first child failed");
 	EXPECT(ok, rmdir(cgroup.dir) == 0, "rmdir %s: %s", cgroup.dir, strerror(errno));
-	calls = getppids_of(root, cgroup.path, 3600, &series);
-	EXPECT(ok, calls == 300 && series == 1, "removed, within the grace period: %llu calls in "
-	       "%u series", (unsigned long long)calls, series);
-	calls = getppids_of(root, cgroup.path, 0, &series);
-	EXPECT(ok, calls == 0 && series == 0, "removed, past the grace period: %llu calls in "
-	       "%u series", (unsigned long long)calls, series);
+	ok &= calls_seen(root, cgroup.path, 3600, 300, "removed, within the grace period");
+	ok &= calls_seen(root, cgroup.path, 0, 0, "removed, past the grace period");
 
 	/* Created again: a new cgroup (a new id, a new row) of the same path. */
 	EXPECT(ok, mkdir(cgroup.dir, 0755) == 0, "mkdir %s: %s", cgroup.dir, strerror(errno));
 	EXPECT(ok, getppids_in(cgroup.dir, 200), "the second child failed");
-	calls = getppids_of(root, cgroup.path, 3600, &series);
-	EXPECT(ok, calls == 500 && series == 1, "created again within the grace period: %llu "
-	       "calls in %u series, want 500 in 1", (unsigned long long)calls, series);
-	calls = getppids_of(root, cgroup.path, 0, &series);
-	EXPECT(ok, calls == 200 && series == 1, "created again after the grace period: %llu "
-	       "calls in %u series, want 200 in 1", (unsigned long long)calls, series);
+	ok &= calls_seen(root, cgroup.path, 3600, 500, "created again within the grace period");
+	ok &= calls_seen(root, cgroup.path, 0, 200, "created again after the grace period");
 	EXPECT(ok, rmdir(cgroup.dir) == 0, "rmdir %s: %s", cgroup.dir, strerror(errno));
-	calls = getppids_of(root, cgroup.path, 3600, &series);
-	EXPECT(ok, calls == 500 && series == 1, "both removed, within the grace period: %llu "
-	       "calls in %u series", (unsigned long long)calls, series);
-	calls = getppids_of(root, cgroup.path, 0, &series);
-	EXPECT(ok, calls == 0 && series == 0, "both removed, past the grace period: %llu calls "
-	       "in %u series", (unsigned long long)calls, series);
+	ok &= calls_seen(root, cgroup.path, 3600, 500, "both removed, within the grace period");
+	ok &= calls_seen(root, cgroup.path, 0, 0, "both removed, past the grace period");
 	ktap_print_msg("removed cgroup %s: 300 + 200 calls, one series while the rows follow "
 		       "each other", cgroup.path);
 	loader_unload(root, collector_find("syscalls"));
