@@ -50,6 +50,19 @@ static void *arena_alloc(struct snapshot *snapshot, size_t size)
 	return at;
 }
 
+/* @text, of at most @max bytes (a fixed-size field need not hold a NUL). */
+static const char *arena_string_n(struct snapshot *snapshot, const char *text, size_t max)
+{
+	size_t len = strnlen(text, max);
+	char *copy = arena_alloc(snapshot, len + 1);
+
+	if (!copy)
+		return "";
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	return copy;
+}
+
 static const char *arena_string(struct snapshot *snapshot, const char *text)
 {
 	size_t len = strlen(text) + 1;
@@ -193,15 +206,25 @@ out_assigned:
  * restarted in a new cgroup of the same path stays one series, its counts
  * those of all its rows, and never goes down while it is exported.
  */
+static int by_label_then_row(const void *a, const void *b, void *context)
+{
+	const char *const *labels = context;
+	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+	int order = strcmp(labels[x], labels[y]);
+
+	return order ? order : x < y ? -1 : x > y;
+}
+
 static bool cgroup_rows_of(struct snapshot *snapshot, const struct snapshot_options *options,
 			   struct snapshot_collector *state)
 {
-	struct reader_rows ids, infos;
-	const struct khist_cgroup_row_info *info;
+	static const struct khist_cgroup_row_info never_removed;
+	struct reader_rows ids, infos = {};
 	__u64 now = (__u64)snapshot->started.tv_sec * 1000000000ULL + snapshot->started.tv_nsec;
 	__u64 grace = options->cgroup_grace_ns;
+	unsigned int count, labelled = 0, *order = NULL;
 	bool *live = NULL, *removed = NULL;
-	unsigned int count;
+	const char **labels;
 	char buf[64];
 
 	if (state->cgroup_rows_read)
@@ -209,69 +232,81 @@ static bool cgroup_rows_of(struct snapshot *snapshot, const struct snapshot_opti
 	state->cgroup_rows_read = true;
 	if (reader_rows(options->pin_root, state->collector->name, CGROUP_IDS_MAP, &ids, NULL))
 		return false;
-	if (reader_rows(options->pin_root, state->collector->name, CGROUP_INFO_MAP, &infos, NULL)) {
-		reader_rows_free(&ids);
-		return false;
-	}
+	/* Pins of a load older than rmdir records have none: nothing was removed then. */
+	if (reader_rows(options->pin_root, state->collector->name, CGROUP_INFO_MAP, &infos, NULL))
+		memset(&infos, 0, sizeof(infos));
 	count = ids.count;
-	if (ids.value_size != sizeof(__u64) || infos.value_size != sizeof(*info) ||
-	    infos.count < count)
+	if (ids.value_size != sizeof(__u64) ||
+	    (infos.values && infos.value_size != sizeof(struct khist_cgroup_row_info)))
 		goto out;
-	info = infos.values;
-	state->cgroup_labels = arena_alloc(snapshot, (count + 1) * sizeof(*state->cgroup_labels));
+	labels = arena_alloc(snapshot, (count + 1) * sizeof(*labels));
 	live = calloc(count + 1, sizeof(*live));
 	removed = calloc(count + 1, sizeof(*removed));
-	if (!state->cgroup_labels || !live || !removed) {
-		state->cgroup_labels = NULL;
+	order = calloc(count + 1, sizeof(*order));
+	if (!labels || !live || !removed || !order)
 		goto out;
-	}
 	if (!snapshot->cgroups_loaded) {
 		snapshot->cgroups_loaded = true;
 		cgroup_names_load(&snapshot->cgroups, NULL);
 	}
-	state->cgroup_row_count = count;
+#define INFO(row) ((row) < infos.count ? \
+	&((const struct khist_cgroup_row_info *)infos.values)[row] : &never_removed)
 	for (unsigned int row = 0; row < count; row++) {
 		__u64 id = reader_value_u64(&ids, row, 0);
 		const char *path = row ? cgroup_names_find(&snapshot->cgroups, id) : "other";
+		const struct khist_cgroup_row_info *info = INFO(row);
 
-		state->cgroup_labels[row] = NULL;
+		labels[row] = NULL;
 		if (row && !id)
 			continue;	/* not given (yet) */
 		live[row] = true;
-		if (!path && info[row].removed_ns) {
+		if (!path && info->removed_ns) {
 			/* Removed: its own grace period, for now. */
-			live[row] = now < info[row].removed_ns + grace;
+			live[row] = now < info->removed_ns + grace;
 			removed[row] = true;
-			path = info[row].path[0] ? info[row].path : NULL;
+			path = info->path[0] ? info->path : NULL;
 		}
 		if (!path) {
 			/* Gone with no record of it (loaded before rmdir was watched). */
 			snprintf(buf, sizeof(buf), "removed:%llu", (unsigned long long)id);
 			path = buf;
 		}
-		state->cgroup_labels[row] = arena_string(snapshot, path);
+		labels[row] = arena_string_n(snapshot, path, path == info->path ?
+					     sizeof(info->path) : strlen(path));
+		order[labelled++] = row;
 	}
-	/* Rows are given in order: a removed row lives on in a later one that followed it in time. */
-	for (unsigned int row = count; row-- > 1;) {
-		if (!removed[row] || live[row] || !state->cgroup_labels[row])
-			continue;
-		for (unsigned int later = row + 1; later < count && !live[row]; later++)
-			live[row] = live[later] && state->cgroup_labels[later] &&
-				    info[later].assigned_ns < info[row].removed_ns + grace &&
-				    !strcmp(state->cgroup_labels[later], state->cgroup_labels[row]);
+	/*
+	 * Rows of one label next to each other, in the order they were given:
+	 * a removed row lives on in a later one of its label that followed it
+	 * in time, and rows of one label that both live make one series.
+	 */
+	qsort_r(order, labelled, sizeof(*order), by_label_then_row, labels);
+	for (unsigned int first = 0, end; first < labelled; first = end) {
+		unsigned int alive = 0;
+
+		for (end = first + 1; end < labelled && !strcmp(labels[order[end]], labels[order[first]]);
+		     end++)
+			;
+		for (unsigned int i = end; i-- > first;) {
+			unsigned int row = order[i];
+
+			for (unsigned int later = i + 1; later < end && removed[row] && !live[row]; later++)
+				live[row] = live[order[later]] &&
+					    INFO(order[later])->assigned_ns < INFO(row)->removed_ns + grace;
+			alive += live[row];
+		}
+		state->cgroup_merge |= alive > 1;
 	}
-	for (unsigned int row = 0; row < count; row++) {
+#undef INFO
+	for (unsigned int row = 0; row < count; row++)
 		if (!live[row])
-			state->cgroup_labels[row] = NULL;
-		for (unsigned int before = 1; before < row && state->cgroup_labels[row] &&
-		     !state->cgroup_merge; before++)
-			state->cgroup_merge = state->cgroup_labels[before] &&
-					      !strcmp(state->cgroup_labels[before],
-						      state->cgroup_labels[row]);
-	}
+			labels[row] = NULL;
+	state->cgroup_labels = labels;
+	state->cgroup_row_count = count;
 out:
 	free(live);
 	free(removed);
+	free(order);
 	reader_rows_free(&ids);
 	reader_rows_free(&infos);
 	return state->cgroup_labels;

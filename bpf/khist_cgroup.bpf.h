@@ -119,23 +119,28 @@ static __always_inline __u32 khist_cgroup_row(__u64 id)
  * A cgroup with a row is removed: when, and its path, which the agent can
  * no longer find. Attached by the loader when the collector is loaded by
  * cgroup; raw_tp, so any kernel has it. The path comes with the event
- * (built only while the event has a consumer), relative to the cgroup
- * namespace of the task removing it.
+ * (built only while the event has a consumer), from the root of the
+ * cgroup's hierarchy. Every hierarchy has the event and numbers its ids
+ * on its own: only the v2 one (hierarchy 0) is ours.
  */
 SEC("raw_tp/cgroup_rmdir")
 int BPF_PROG(khist_cgroup_rmdir, struct cgroup *cgroup, const char *path)
 {
-	__u64 id = BPF_CORE_READ(cgroup, kn, id), *row = bpf_map_lookup_elem(&cgroup_row_of, &id);
 	struct khist_cgroup_row_info *info;
+	__u64 id, *row;
 
+	if (BPF_CORE_READ(cgroup, root, hierarchy_id) != 0)
+		return 0;
+	id = BPF_CORE_READ(cgroup, kn, id);
+	row = bpf_map_lookup_elem(&cgroup_row_of, &id);
 	if (!row)
 		return 0;
 	info = bpf_map_lookup_elem(&cgroup_rows_info, &(__u32){ (__u32)*row });
-	if (!info)
+	if (!info || info->removed_ns)
 		return 0;
 	bpf_probe_read_kernel_str(info->path, sizeof(info->path), path);
-	/* After the path: a reader that sees the time sees the path (a full barrier). */
-	__sync_fetch_and_add(&info->removed_ns, bpf_ktime_get_ns());
+	/* After the path (a full barrier): a reader that sees the time sees the path. */
+	__sync_val_compare_and_swap(&info->removed_ns, 0, bpf_ktime_get_ns());
 	return 0;
 }
 
