@@ -100,17 +100,22 @@ static __always_inline void on_switch_out(struct sched_task *state, struct task_
 					  bool btf, unsigned int prev_state, __u64 now,
 					  const struct khist_runtime_config *config)
 {
-	bool preempted = (prev_state & 0xff) == TASK_RUNNING;
+	bool preempted = (prev_state & 0xff) == TASK_RUNNING, passes;
 	__u32 row;
 
 	/* No state: the idle task, which is always "running" and never preempted. */
 	if (!state)
 		return;
-	row = khist_task_cgroup_row(task, btf, &state->cgroup_id, &state->cgroup_row);
-	/* By cgroup: KHIST_SWITCH_KINDS counts per cgroup row. */
+	/*
+	 * Switches are counted for every task; by cgroup, KHIST_SWITCH_KINDS
+	 * per cgroup row. Tasks the filters leave out count in "other" and
+	 * take no row: the rows stay for the cgroups of the tasks measured.
+	 */
+	passes = khist_task_passes(task, config);
+	row = passes ? khist_task_cgroup_row(task, btf, &state->cgroup_id, &state->cgroup_row) : 0;
 	count_switch(row * KHIST_SWITCH_KINDS +
 		     (preempted ? KHIST_SWITCH_INVOLUNTARY : KHIST_SWITCH_VOLUNTARY));
-	if (!khist_task_passes(task, config))
+	if (!passes)
 		return;
 	if (state->switched_in_ns)
 		khist_hist_record(&oncpu_slice_hist, row, now - state->switched_in_ns,
