@@ -61,10 +61,9 @@ conf_keys() {
 	same_sets keys "khistd's accepted keys" "$config_keys" khistd.conf.5 "$man_keys"
 }
 
-# A man page that does not format is no man page (needs man-db's or groff's formatter).
+# A man page that does not format is no man page.
 formats() {
 	local page out
-	command -v groff >/dev/null || { echo "no groff"; return 0; }
 	for page in khist.8 khistd.8 khistd.conf.5; do
 		out=$(groff -man -Tutf8 -ww -z "$man/$page" 2>&1)
 		[ -z "$out" ] || { echo "$page: $out"; return 1; }
@@ -78,5 +77,9 @@ check khist_help_and_man_page_have_the_same_options khist_options
 check khist_help_and_man_page_have_the_same_commands khist_commands
 check khistd_help_and_man_page_have_the_same_options khistd_options
 check khistd_conf_man_page_has_every_config_key conf_keys
-check man_pages_format_without_warnings formats
+if command -v groff > /dev/null; then
+	check man_pages_format_without_warnings formats
+else
+	ktap_skip man_pages_format_without_warnings "no groff here"
+fi
 ktap_finished

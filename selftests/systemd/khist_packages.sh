@@ -34,8 +34,12 @@ wait_for() {
 		sleep 1
 	done
 }
-# The sum of one counter family over its series.
-counter_sum() { metrics | awk -v f="$1" '$1 ~ "^"f"(\\{|$)" { s += $2 } END { printf "%.0f\n", s }'; }
+# The series of one counter family, one "labels value" line each.
+counter_series() { metrics | awk -v f="$1" 'index($1, f "{") == 1 || $1 == f { print $1, $2 }' | sort; }
+# Series of BEFORE (a file) that went down or went away in AFTER (a file).
+went_back() {
+	join -a 1 "$1" "$2" | awk 'NF < 3 || $3 + 0 < $2 + 0 { print; bad = 1 } END { exit !bad }'
+}
 
 system_running() {
 	local status
@@ -86,15 +90,22 @@ watchdog_restarts() {
 }
 
 kill_9_restarts() {
-	local pid before after
-	before=$(counter_sum khist_context_switches_total)
+	local pid family
+	for family in khist_context_switches_total khist_syscalls_total; do
+		counter_series $family > "$state/$family.before"
+	done
 	pid=$(prop MainPID)
 	kill -9 "$pid"
 	wait_for '[ "$(prop MainPID)" != "$pid" ] && [ "$(prop SubState)" = running ]' 30 || return 1
 	wait_for 'metrics > /dev/null' 10 || return 1
-	after=$(counter_sum khist_context_switches_total)
-	echo "context switches: $before before kill -9 of $pid, $after after (khistd $(prop MainPID))"
-	[ "$before" -gt 0 ] && [ "$after" -ge "$before" ]
+	for family in khist_context_switches_total khist_syscalls_total; do
+		counter_series $family > "$state/$family.after"
+		echo "$family: $(wc -l < "$state/$family.before") series before kill -9 of $pid," \
+		     "$(awk '{ s += $2 } END { printf "%.0f", s }' "$state/$family.before") counted;" \
+		     "$(awk '{ s += $2 } END { printf "%.0f", s }' "$state/$family.after") after"
+		[ -s "$state/$family.before" ] || { echo "no $family series"; return 1; }
+		! went_back "$state/$family.before" "$state/$family.after" || return 1
+	done
 }
 
 bad_config_fails_once() {
