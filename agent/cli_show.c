@@ -80,9 +80,26 @@ static const struct snapshot_family *hist_family(const struct snapshot *snapshot
 	return NULL;
 }
 
+/* The series of @family with the labels of @series, or NULL. */
+static const struct snapshot_series *same_series(const struct snapshot_family *family,
+						 const struct snapshot_series *series)
+{
+	for (unsigned int s = 0; family && s < family->series_count; s++) {
+		const struct snapshot_series *other = &family->series[s];
+		bool same = other->label_count == series->label_count;
+
+		for (unsigned int l = 0; same && l < series->label_count; l++)
+			same = !strcmp(other->labels[l].name, series->labels[l].name) &&
+			       !strcmp(other->labels[l].value, series->labels[l].value);
+		if (same)
+			return other;
+	}
+	return NULL;
+}
+
 /*
- * Interval counts: @current's buckets minus @previous's, into @delta (same
- * slots in the same order: every slot is kept).
+ * Interval counts: @current's buckets minus those of the same series (by
+ * labels: by cgroup, series come and go) in @previous, into @delta.
  */
 static void subtract(const struct snapshot_family *current, const struct snapshot_family *previous,
 		     struct snapshot_family *delta, __u64 *buckets, struct snapshot_series *series)
@@ -91,18 +108,20 @@ static void subtract(const struct snapshot_family *current, const struct snapsho
 	delta->series = series;
 	for (unsigned int s = 0; s < current->series_count; s++) {
 		const struct snapshot_series *now = &current->series[s];
-		const struct snapshot_series *before = s < previous->series_count ?
-						       &previous->series[s] : NULL;
+		const struct snapshot_series *before = same_series(previous, now);
 		__u64 *counts = buckets + (size_t)s * current->buckets.count;
 
 		series[s] = *now;
 		series[s].buckets = counts;
-		for (unsigned int b = 0; b < current->buckets.count; b++)
-			counts[b] = now->buckets[b] - (before ? before->buckets[b] : 0);
-		if (before) {
-			series[s].count -= before->count;
-			series[s].sum -= before->sum;
+		series[s].count = 0;
+		for (unsigned int b = 0; b < current->buckets.count; b++) {
+			__u64 earlier = before ? before->buckets[b] : 0;
+
+			counts[b] = now->buckets[b] >= earlier ? now->buckets[b] - earlier : 0;
+			series[s].count += counts[b];
 		}
+		if (before)
+			series[s].sum = now->sum >= before->sum ? now->sum - before->sum : 0;
 	}
 }
 
