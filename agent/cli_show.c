@@ -84,16 +84,9 @@ static const struct snapshot_family *hist_family(const struct snapshot *snapshot
 static const struct snapshot_series *same_series(const struct snapshot_family *family,
 						 const struct snapshot_series *series)
 {
-	for (unsigned int s = 0; family && s < family->series_count; s++) {
-		const struct snapshot_series *other = &family->series[s];
-		bool same = other->label_count == series->label_count;
-
-		for (unsigned int l = 0; same && l < series->label_count; l++)
-			same = !strcmp(other->labels[l].name, series->labels[l].name) &&
-			       !strcmp(other->labels[l].value, series->labels[l].value);
-		if (same)
-			return other;
-	}
+	for (unsigned int s = 0; family && s < family->series_count; s++)
+		if (!snapshot_compare_labels(&family->series[s], series))
+			return &family->series[s];
 	return NULL;
 }
 

@@ -318,21 +318,29 @@ static const char *cgroup_row_label(const struct snapshot_collector *state, unsi
 	return row < state->cgroup_row_count ? state->cgroup_labels[row] : NULL;
 }
 
-static int by_labels(const void *a, const void *b, void *context)
+int snapshot_compare_labels(const struct snapshot_series *x, const struct snapshot_series *y)
 {
-	const struct snapshot_series *series = context;
-	const struct snapshot_series *x = &series[*(const unsigned int *)a];
-	const struct snapshot_series *y = &series[*(const unsigned int *)b];
-
 	if (x->label_count != y->label_count)
 		return x->label_count < y->label_count ? -1 : 1;
 	for (unsigned int l = 0; l < x->label_count; l++) {
-		int order = strcmp(x->labels[l].value, y->labels[l].value);
+		int order = strcmp(x->labels[l].name, y->labels[l].name);
 
+		if (!order)
+			order = strcmp(x->labels[l].value, y->labels[l].value);
 		if (order)
 			return order;
 	}
-	return *(const unsigned int *)a < *(const unsigned int *)b ? -1 : 1;
+	return 0;
+}
+
+/* Series indices by labels, then by index: the first of equal ones stays first. */
+static int by_labels(const void *a, const void *b, void *context)
+{
+	const struct snapshot_series *series = context;
+	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+	int order = snapshot_compare_labels(&series[x], &series[y]);
+
+	return order ? order : x < y ? -1 : 1;
 }
 
 /*
@@ -355,11 +363,8 @@ static void merge_same_series(struct snapshot *snapshot, struct snapshot_family 
 	for (unsigned int i = 1, first = 0; i < family->series_count; i++) {
 		struct snapshot_series *into = &family->series[order[first]];
 		const struct snapshot_series *from = &family->series[order[i]];
-		bool same = into->label_count == from->label_count;
 
-		for (unsigned int l = 0; same && l < into->label_count; l++)
-			same = !strcmp(into->labels[l].value, from->labels[l].value);
-		if (!same) {
+		if (snapshot_compare_labels(into, from)) {
 			first = i;
 			continue;
 		}

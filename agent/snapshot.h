@@ -127,6 +127,8 @@ const struct snapshot_family *snapshot_histogram(const struct snapshot *snapshot
 						 const struct histogram_desc *histogram);
 const struct snapshot_collector *snapshot_collector(const struct snapshot *snapshot,
 						    const struct collector *collector);
+/* 0 when @a and @b have the same labels (names and values, in order), else their order. */
+int snapshot_compare_labels(const struct snapshot_series *a, const struct snapshot_series *b);
 /* The value of label @name in @series, or NULL. */
 const char *snapshot_label(const struct snapshot_series *series, const char *name);
 
