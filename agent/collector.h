@@ -134,8 +134,7 @@ struct pending_desc {
 };
 
 /* Sizing of a map at load. */
-/* SIZE_CGROUP_PAIRS: cgroup rows x KHIST_CGROUP_SYSCALLS when loaded by cgroup, else 1. */
-enum table_sizing { SIZE_FIXED, SIZE_PROCESSES, SIZE_FILES, SIZE_CPUS, SIZE_CGROUP_PAIRS };
+enum table_sizing { SIZE_FIXED, SIZE_PROCESSES, SIZE_FILES, SIZE_CPUS };
 
 /*
  * A map read as rows (an array's entries or a hash's keys, per-CPU values
@@ -164,6 +163,13 @@ struct table_desc {
 	 * 0: the same rows either way.
 	 */
 	unsigned int per_cgroup;
+	/*
+	 * With per_cgroup: the index within a cgroup's row is a row given on
+	 * demand, as in a histogram's @rows_map (slot -> row + 1, a u64 array),
+	 * and its index label decodes the slot; the last entry of each cgroup's
+	 * row counts the slots that have no row, labelled "other".
+	 */
+	const char *rows_map;
 };
 
 struct collector {
@@ -190,7 +196,9 @@ struct collector {
 #define CGROUP_IDS_MAP		"cgroup_ids"
 #define CGROUP_USED_MAP		"cgroup_rows_used"
 #define CGROUP_INFO_MAP		"cgroup_rows_info"
-#define CGROUP_RMDIR_PROG	"khist_cgroup_rmdir"	/* attached when loaded by cgroup */
+/* Attached when loaded by cgroup. */
+#define CGROUP_RMDIR_PROG	"khist_cgroup_rmdir"
+#define CGROUP_ATTACH_PROG	"khist_cgroup_attach"
 
 /*
  * Pending slots of @type (khist_collectors.h: a generation, a key and a

@@ -242,9 +242,6 @@ static int size_maps(const struct collector *collector, struct bpf_object *obj,
 		unsigned int entries = table->sizing == SIZE_PROCESSES ? options->process_table_size :
 				       table->sizing == SIZE_FILES ? options->file_table_size :
 				       table->sizing == SIZE_CPUS ? (cpus > 0 ? cpus : 1) :
-				       table->sizing == SIZE_CGROUP_PAIRS ?
-				       (layout->by_cgroup ? layout->cgroup_rows * KHIST_CGROUP_SYSCALLS :
-					1) :
 				       table->per_cgroup && layout->by_cgroup ?
 				       layout->cgroup_rows * table->per_cgroup : 0;
 
@@ -566,6 +563,12 @@ static bool mode_has(const struct collector_mode *mode, const char *program)
 	return false;
 }
 
+/* The programs of every mode of a collector loaded by cgroup (khist_cgroup.bpf.h). */
+static bool cgroup_program(const char *program)
+{
+	return !strcmp(program, CGROUP_RMDIR_PROG) || !strcmp(program, CGROUP_ATTACH_PROG);
+}
+
 /* Opens, configures, loads and attaches the collector in one mode. */
 static int try_mode(const struct collector *collector, const struct collector_mode *mode,
 		    const struct loader_options *options, const struct layout_choice *layout,
@@ -610,8 +613,7 @@ static int try_mode(const struct collector *collector, const struct collector_mo
 
 	bpf_object__for_each_program(prog, attempt->obj)
 		bpf_program__set_autoload(prog, mode_has(mode, bpf_program__name(prog)) ||
-					  (layout->by_cgroup &&
-					   !strcmp(bpf_program__name(prog), CGROUP_RMDIR_PROG)));
+					  (layout->by_cgroup && cgroup_program(bpf_program__name(prog))));
 	err = size_maps(collector, attempt->obj, options, layout);
 	if (err)
 		return err;

@@ -609,6 +609,33 @@ static struct ranked_row *pick_rows(const struct table_desc *desc, const struct 
 	return picked;
 }
 
+/*
+ * The slot each on-demand row of @desc was given (UINT_MAX: none yet), for
+ * the per_cgroup - 1 rows; NULL when the rows cannot be read.
+ */
+static unsigned int *rows_on_demand(const char *pin_root, const char *collector,
+				    const struct table_desc *desc)
+{
+	unsigned int rows = desc->per_cgroup - 1, *slot_of_row;
+	struct reader_rows assigned;
+
+	if (reader_rows(pin_root, collector, desc->rows_map, &assigned, NULL))
+		return NULL;
+	slot_of_row = assigned.value_size == sizeof(__u64) ? malloc(rows * sizeof(*slot_of_row)) :
+							     NULL;
+	for (unsigned int r = 0; slot_of_row && r < rows; r++)
+		slot_of_row[r] = UINT_MAX;
+	/* Arrays: keys are 0..count-1, in order. */
+	for (unsigned int slot = 0; slot_of_row && slot < assigned.count; slot++) {
+		__u64 row = reader_value_u64(&assigned, slot, 0);
+
+		if (row && row <= rows)
+			slot_of_row[row - 1] = slot;
+	}
+	reader_rows_free(&assigned);
+	return slot_of_row;
+}
+
 static void take_table(struct snapshot *snapshot, const struct snapshot_options *options,
 		       struct snapshot_collector *state, const struct table_desc *desc)
 {
@@ -619,7 +646,7 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 	struct reader_rows rows;
 	char buf[KHIST_FILE_NAME_LEN + 32];
 	bool cgroup_labelled = false;
-	unsigned int by_cgroup;
+	unsigned int by_cgroup, *slot_of_row = NULL;
 	int err;
 
 	if (desc->only_by_cgroup && !state->meta.by_cgroup)
@@ -636,23 +663,32 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 		}
 		return;
 	}
+	/* Broken down by cgroup: a cgroup label, then the labels of the index within its row. */
+	by_cgroup = desc->per_cgroup && state->meta.by_cgroup;
+	/* Before the counts: an entry whose row was given after this shows next time. */
+	if (by_cgroup && desc->rows_map) {
+		slot_of_row = rows_on_demand(options->pin_root, collector->name, desc);
+		if (!slot_of_row)
+			return;
+	}
 	err = desc->pending ? reader_rows_pending(options->pin_root, collector->name, desc->map,
 						  desc->pending, &rows, NULL) :
 			      reader_rows(options->pin_root, collector->name, desc->map, &rows, NULL);
-	if (err)
+	if (err) {
+		free(slot_of_row);
 		return;
+	}
 	if (rows.attempts > state->read_attempts)
 		state->read_attempts = rows.attempts;
 	if (desc->bounded && state->fills)
 		/* In the table itself: the rows before the slots were added. */
 		state->fills[state->fill_count++] = (struct snapshot_fill){ desc, rows.table_rows,
 									   rows.max_entries };
-	/* Broken down by cgroup: a cgroup label, then the labels of the index within its row. */
-	by_cgroup = desc->per_cgroup && state->meta.by_cgroup;
 	for (unsigned int l = 0; l < desc->label_count + by_cgroup; l++)
 		cgroup_labelled |= l == desc->label_count || desc->labels[l].decoder == DECODE_CGROUP;
 	if (cgroup_labelled && !cgroup_rows_of(snapshot, options, state)) {
 		reader_rows_free(&rows);
+		free(slot_of_row);
 		return;
 	}
 	picked = pick_rows(desc, &rows, limit, &count);
@@ -679,7 +715,7 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 		const char *value = (const char *)rows.values + (size_t)i * rows.value_size;
 		unsigned int label_count = desc->label_count + by_cgroup;
 		struct snapshot_label *labels = NULL, *own;
-		bool unlabelled = false;
+		bool unlabelled = false, other = false;
 		__u32 index_in_row;
 
 		if (by_cgroup) {
@@ -688,6 +724,13 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 
 			memcpy(&index, key, sizeof(index));
 			index_in_row = index % desc->per_cgroup;
+			if (slot_of_row) {
+				other = index_in_row == desc->per_cgroup - 1;
+				if (!other && slot_of_row[index_in_row] == UINT_MAX)
+					continue;	/* a row not given yet */
+				if (!other)
+					index_in_row = slot_of_row[index_in_row];
+			}
 			key = (const char *)&index_in_row;
 			/* A row no cgroup was given (yet), or one removed long ago: not a series. */
 			cgroup = cgroup_row_label(state, index / desc->per_cgroup);
@@ -715,7 +758,8 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 				own[l] = (struct snapshot_label){ field->label, text };
 				continue;
 			}
-			text = collector_decode(field, key, value, buf, sizeof(buf));
+			text = other && !field->in_value ? "other" :
+			       collector_decode(field, key, value, buf, sizeof(buf));
 			own[l] = (struct snapshot_label){ field->label, arena_string(snapshot, text) };
 		}
 		if (unlabelled)
@@ -730,6 +774,7 @@ static void take_table(struct snapshot *snapshot, const struct snapshot_options 
 		for (unsigned int m = 0; m < desc->metric_count; m++)
 			merge_same_series(snapshot, &snapshot->families[first_family + m], 0);
 	free(picked);
+	free(slot_of_row);
 	reader_rows_free(&rows);
 }
 

@@ -3,9 +3,9 @@
  * Series per cgroup (khist_collectors.h, KHIST_CGROUP_ROWS): the row of a
  * task's cgroup at the load-time depth. Rows are handed out as cgroups show
  * up (cgroup_row_of: cgroup id -> row; cgroup_ids: row -> id, for the
- * agent); once they run out, row 0. Callers cache a task's (id, row) where
- * they keep per-task state, so the hash is looked up only when a task
- * changes cgroup. Include after khist_common.bpf.h.
+ * agent); once they run out, row 0. Callers cache a task's row where they
+ * keep per-task state (struct khist_cgroup_cache), so the hash is looked up
+ * only when a task changes cgroup. Include after khist_common.bpf.h.
  */
 #ifndef KHIST_CGROUP_BPF_H
 #define KHIST_CGROUP_BPF_H
@@ -42,6 +42,25 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } cgroup_rows_used SEC(".maps");
+
+/*
+ * Tasks moved from one cgroup to another (key 0), counted by
+ * khist_cgroup_attach: a row cached in task storage holds for as long as
+ * this count stays what it was when the row was looked up.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} cgroup_moves SEC(".maps");
+
+/* A task's row, valid while @tag holds: the cgroup id, or the moves seen + 1. */
+struct khist_cgroup_cache {
+	__u64 tag;	/* 0: nothing cached */
+	__u32 row;
+	__u32 reserved;
+};
 
 /* The id of @task's cgroup at depth by_cgroup, or of its own when that is shallower. */
 static __always_inline __u64 khist_task_cgroup(struct task_struct *task)
@@ -145,42 +164,95 @@ int BPF_PROG(khist_cgroup_rmdir, struct cgroup *cgroup, const char *path)
 }
 
 /*
- * @task's row, through the (id, row) cache the caller keeps for it; @btf:
- * @task is BTF-typed (a constant, so each caller keeps one of the paths).
+ * A task changed cgroup (any hierarchy: a move in a v1 one costs a lookup
+ * again, no more). The event comes after the move, from the only path that
+ * changes a task's cgroup v2 once it runs (a fork starts in its cgroup, and
+ * so with no cached row), and only when the move succeeded. Attached with
+ * khist_cgroup_rmdir.
  */
-static __always_inline __u32 khist_task_cgroup_row(struct task_struct *task, bool btf,
-						   __u64 *cached_id, __u32 *cached_row)
+SEC("raw_tp/cgroup_attach_task")
+int BPF_PROG(khist_cgroup_attach, struct cgroup *cgroup, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	__u64 *moves = bpf_map_lookup_elem(&cgroup_moves, &(__u32){ 0 });
+
+	if (moves)
+		__sync_fetch_and_add(moves, 1);
+	return 0;
+}
+
+/*
+ * @task's row, cached by its cgroup id in @cache: for a cache that may
+ * outlive the task it is of (per CPU, or a hash by pid). @btf: @task is
+ * BTF-typed (a constant, so each caller keeps one of the paths).
+ */
+static __always_inline __u32 khist_cgroup_row_by_id(struct task_struct *task, bool btf,
+						    struct khist_cgroup_cache *cache)
 {
 	__u64 id;
 
 	if (!by_cgroup)
 		return 0;
 	id = btf ? khist_task_cgroup_btf(task) : khist_task_cgroup(task);
-	if (id != *cached_id || !id) {
-		*cached_id = id;
-		*cached_row = khist_cgroup_row(id);
+	if (id != cache->tag || !id) {
+		cache->tag = id;
+		cache->row = khist_cgroup_row(id);
 	}
-	return *cached_row;
+	return cache->row;
 }
 
-/* For collectors with no per-task state at hand: one (id, row) per CPU. */
-struct khist_cgroup_cache {
-	__u64 id;
-	__u32 row;
-	__u32 reserved;
+/*
+ * @task's row, cached in @cache in its own task storage: looked up again
+ * only after some task changed cgroup, so the steady state is one load and
+ * a compare, no walk up the hierarchy. @task is BTF-typed.
+ */
+static __always_inline __u32 khist_cgroup_row_by_moves(struct task_struct *task,
+						       struct khist_cgroup_cache *cache)
+{
+	__u64 *moves = bpf_map_lookup_elem(&cgroup_moves, &(__u32){ 0 }), seen, id;
+
+	if (!by_cgroup || !moves)
+		return 0;
+	seen = *(volatile __u64 *)moves + 1;
+	if (cache->tag == seen)
+		return cache->row;
+	/*
+	 * The count before the cgroup: a move that this walk misses counts
+	 * after it (x86-64 keeps loads in order; the compiler is told to).
+	 */
+	asm volatile("" ::: "memory");
+	id = khist_task_cgroup_btf(task);
+	cache->row = khist_cgroup_row(id);
+	cache->tag = id ? seen : 0;
+	return cache->row;
+}
+
+/*
+ * For collectors with no per-task state at hand: the last task each CPU
+ * saw, and its row. A task is its address and its start time, as the
+ * address of one that has ended can be another's.
+ */
+struct khist_cgroup_cpu_cache {
+	__u64 task;
+	__u64 start_time;
+	struct khist_cgroup_cache row;	/* by moves */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct khist_cgroup_cache);
+	__type(value, struct khist_cgroup_cpu_cache);
 } cgroup_cache SEC(".maps");
 
-/* The current task's row: one array lookup and a compare while it stays in its cgroup. */
-static __always_inline __u32 khist_current_cgroup_row(void)
+/*
+ * @task's row (BTF-typed), through this CPU's cache: two loads and the
+ * compares while the CPU sees the same task, and no cgroup changed.
+ */
+static __always_inline __u32 khist_cpu_cached_cgroup_row(struct task_struct *task)
 {
-	struct khist_cgroup_cache *cache;
+	struct khist_cgroup_cpu_cache *cache;
+	__u64 start_time;
 	__u32 zero = 0;
 
 	if (!by_cgroup)
@@ -188,7 +260,18 @@ static __always_inline __u32 khist_current_cgroup_row(void)
 	cache = bpf_map_lookup_elem(&cgroup_cache, &zero);
 	if (!cache)
 		return 0;
-	return khist_task_cgroup_row(bpf_get_current_task_btf(), true, &cache->id, &cache->row);
+	start_time = task->start_time;
+	if (cache->task != (__u64)task || cache->start_time != start_time) {
+		cache->task = (__u64)task;
+		cache->start_time = start_time;
+		cache->row.tag = 0;
+	}
+	return khist_cgroup_row_by_moves(task, &cache->row);
+}
+
+static __always_inline __u32 khist_current_cgroup_row(void)
+{
+	return by_cgroup ? khist_cpu_cached_cgroup_row(bpf_get_current_task_btf()) : 0;
 }
 
 #endif /* KHIST_CGROUP_BPF_H */

@@ -84,11 +84,16 @@ static __always_inline __u32 khist_row_words(enum khist_unit unit)
 	return KHIST_HIST_ROW_WORDS(khist_hist_buckets(precision));
 }
 
-/* Adds @value to @row, a row of this CPU's own. */
-static __always_inline void khist_row_add(__u64 *row, __u64 value, enum khist_unit unit)
+/* The word of a row that counts @value: found once for the rows of several histograms. */
+static __always_inline __u32 khist_bucket_word(__u64 value, enum khist_unit unit)
 {
-	__u32 word = KHIST_HIST_ROW_BUCKETS + khist_bucket(value, unit);
+	return KHIST_HIST_ROW_BUCKETS + khist_bucket(value, unit);
+}
 
+/* Adds @value, whose bucket is at @word, to @row, a row of this CPU's own. */
+static __always_inline void khist_row_add_at(__u64 *row, __u64 value, __u32 word,
+					     enum khist_unit unit)
+{
 	row[KHIST_HIST_ROW_COUNT] += 1;
 	row[KHIST_HIST_ROW_SUM] += value;
 	/*
@@ -101,11 +106,15 @@ static __always_inline void khist_row_add(__u64 *row, __u64 value, enum khist_un
 		row[word] += 1;
 }
 
-/* The same for a row every CPU shares. */
-static __always_inline void khist_row_add_shared(__u64 *row, __u64 value, enum khist_unit unit)
+static __always_inline void khist_row_add(__u64 *row, __u64 value, enum khist_unit unit)
 {
-	__u32 word = KHIST_HIST_ROW_BUCKETS + khist_bucket(value, unit);
+	khist_row_add_at(row, value, khist_bucket_word(value, unit), unit);
+}
 
+/* The same for a row every CPU shares. */
+static __always_inline void khist_row_add_shared_at(__u64 *row, __u64 value, __u32 word,
+						    enum khist_unit unit)
+{
 	__sync_fetch_and_add(&row[KHIST_HIST_ROW_COUNT], 1);
 	__sync_fetch_and_add(&row[KHIST_HIST_ROW_SUM], value);
 	barrier_var(word);
@@ -113,13 +122,24 @@ static __always_inline void khist_row_add_shared(__u64 *row, __u64 value, enum k
 		__sync_fetch_and_add(&row[word], 1);
 }
 
-static __always_inline void khist_hist_record(void *hist, __u32 slot, __u64 value,
-					      enum khist_unit unit)
+static __always_inline void khist_row_add_shared(__u64 *row, __u64 value, enum khist_unit unit)
+{
+	khist_row_add_shared_at(row, value, khist_bucket_word(value, unit), unit);
+}
+
+static __always_inline void khist_hist_record_at(void *hist, __u32 slot, __u64 value, __u32 word,
+						 enum khist_unit unit)
 {
 	__u64 *row = bpf_map_lookup_elem(hist, &slot);
 
 	if (row)
-		khist_row_add(row, value, unit);
+		khist_row_add_at(row, value, word, unit);
+}
+
+static __always_inline void khist_hist_record(void *hist, __u32 slot, __u64 value,
+					      enum khist_unit unit)
+{
+	khist_hist_record_at(hist, slot, value, khist_bucket_word(value, unit), unit);
 }
 
 static __always_inline bool khist_in_filter_cgroup(struct task_struct *task)

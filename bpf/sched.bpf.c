@@ -20,9 +20,7 @@ struct sched_task {
 	__u64 enqueued_ns;	/* woken or preempted: waiting to run */
 	__u64 switched_in_ns;
 	__u64 switched_out_ns;
-	__u64 cgroup_id;	/* by_cgroup: the cgroup its row is of */
-	__u32 cgroup_row;
-	__u32 reserved;
+	struct khist_cgroup_cache cgroup;	/* by_cgroup: the task's row */
 };
 
 /* tp_btf programs keep their per-task state in task storage... */
@@ -95,6 +93,17 @@ static __always_inline void count_switch(__u32 kind)
 		*count += 1;
 }
 
+/*
+ * Task storage goes with its task; an entry by pid may outlive it (a pid
+ * used again), so there the cached row is checked against the cgroup id.
+ */
+static __always_inline __u32 task_cgroup_row(struct task_struct *task, bool btf,
+					     struct sched_task *state)
+{
+	return btf ? khist_cgroup_row_by_moves(task, &state->cgroup) :
+		     khist_cgroup_row_by_id(task, false, &state->cgroup);
+}
+
 /* @prev leaves the CPU at @now. */
 static __always_inline void on_switch_out(struct sched_task *state, struct task_struct *task,
 					  bool btf, unsigned int prev_state, __u64 now,
@@ -112,7 +121,7 @@ static __always_inline void on_switch_out(struct sched_task *state, struct task_
 	 * take no row: the rows stay for the cgroups of the tasks measured.
 	 */
 	passes = khist_task_passes(task, config);
-	row = passes ? khist_task_cgroup_row(task, btf, &state->cgroup_id, &state->cgroup_row) : 0;
+	row = passes ? task_cgroup_row(task, btf, state) : 0;
 	count_switch(row * KHIST_SWITCH_KINDS +
 		     (preempted ? KHIST_SWITCH_INVOLUNTARY : KHIST_SWITCH_VOLUNTARY));
 	if (!passes)
@@ -135,7 +144,7 @@ static __always_inline void on_switch_in(struct sched_task *state, struct task_s
 
 	if (!state || !khist_task_passes(task, config))
 		return;
-	row = khist_task_cgroup_row(task, btf, &state->cgroup_id, &state->cgroup_row);
+	row = task_cgroup_row(task, btf, state);
 	if (state->enqueued_ns)
 		khist_hist_record(&runq_latency_hist, row, now - state->enqueued_ns, KHIST_UNIT_NS);
 	if (state->switched_out_ns)

@@ -23,42 +23,30 @@ struct {
 	__type(value, __u64);
 } signal_counts SEC(".maps");
 
-/* By cgroup: signals per target cgroup. Rare events: a hash with atomic adds. */
+/*
+ * By cgroup: signals per target cgroup, index = row * KHIST_SIGNAL_SLOTS +
+ * signal. Rare events: one array for all CPUs, with atomic adds, costs a
+ * CPU count times less memory than one per CPU.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);		/* rows x KHIST_CGROUP_SYSCALLS, set by the loader */
-	__type(key, struct khist_cgroup_signal_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);		/* by cgroup: rows x KHIST_SIGNAL_SLOTS, set by the loader */
+	__type(key, __u32);
 	__type(value, __u64);
 } cgroup_signals SEC(".maps");
 
-static __always_inline bool add_one(void *map, const void *key)
+/* @btf: @task is BTF-typed (a constant, so each caller keeps one of the paths). */
+static __always_inline void count_by_cgroup(int sig, struct task_struct *task, bool btf)
 {
-	__u64 one = 1, *count = bpf_map_lookup_elem(map, key);
+	__u32 row, index;
+	__u64 *count;
 
-	if (count) {
-		__sync_fetch_and_add(count, 1);
-		return true;
-	}
-	if (!bpf_map_update_elem(map, key, &one, BPF_NOEXIST))
-		return true;
-	/* Another CPU made it meanwhile, or the table is full. */
-	count = bpf_map_lookup_elem(map, key);
+	/* The target is seldom the current task: its row is cached per CPU. */
+	row = btf ? khist_cpu_cached_cgroup_row(task) : khist_cgroup_row(khist_task_cgroup(task));
+	index = row * KHIST_SIGNAL_SLOTS + (sig >= 0 && sig < KHIST_SIGNAL_SLOTS ? sig : 0);
+	count = bpf_map_lookup_elem(&cgroup_signals, &index);
 	if (count)
 		__sync_fetch_and_add(count, 1);
-	return count != NULL;
-}
-
-/* A full table merges the pair into the cgroup "other". */
-static __always_inline void count_by_cgroup(int sig, struct task_struct *task)
-{
-	struct khist_cgroup_signal_key key = { .signal = sig };
-
-	key.cgroup = khist_cgroup_row(khist_task_cgroup(task));
-	if (add_one(&cgroup_signals, &key))
-		return;
-	key.cgroup = 0;
-	if (!add_one(&cgroup_signals, &key))
-		khist_count_failure();
 }
 
 /* Processes ended by a signal: index = signal number. */
@@ -69,7 +57,8 @@ struct {
 	__type(value, __u64);
 } signal_kills SEC(".maps");
 
-static __always_inline void count_generated(int sig, struct task_struct *task, int result)
+static __always_inline void count_generated(int sig, struct task_struct *task, int result,
+					    bool btf)
 {
 	struct khist_signal_key key = {};
 	__u64 one = 1, *count;
@@ -77,7 +66,7 @@ static __always_inline void count_generated(int sig, struct task_struct *task, i
 	if (!task || !khist_task_wanted(task))
 		return;
 	if (by_cgroup)
-		count_by_cgroup(sig, task);
+		count_by_cgroup(sig, task, btf);
 	key.signal = sig;
 	key.result = result >= 0 && result < KHIST_SIGNAL_RESULTS ? result : KHIST_SIGNAL_RESULTS;
 	bpf_get_current_comm(key.sender_comm, sizeof(key.sender_comm));
@@ -115,7 +104,7 @@ SEC("tp_btf/signal_generate")
 int BPF_PROG(signal_generate_btf, int sig, struct kernel_siginfo *info, struct task_struct *task,
 	     int group, int result)
 {
-	count_generated(sig, task, result);
+	count_generated(sig, task, result, true);
 	return 0;
 }
 
@@ -132,7 +121,7 @@ SEC("raw_tp/signal_generate")
 int BPF_PROG(signal_generate_raw, int sig, struct kernel_siginfo *info, struct task_struct *task,
 	     int group, int result)
 {
-	count_generated(sig, task, result);
+	count_generated(sig, task, result, false);
 	return 0;
 }
 

@@ -18,6 +18,8 @@
 struct syscall_call {
 	__u64 start_ns;		/* 0: none being measured */
 	__u32 nr;
+	__u32 reserved;
+	struct khist_cgroup_cache cgroup;	/* by_cgroup: the task's row */
 };
 
 struct {
@@ -58,13 +60,17 @@ struct {
 	__uint(value_size, sizeof(__u64));	/* set by the loader, as the histogram's */
 } syscall_latency_shared SEC(".maps");
 
-/* By cgroup: latency over all syscalls per cgroup, and calls and errors per syscall. */
+/*
+ * By cgroup: latency over all syscalls per cgroup, and calls and errors per
+ * (cgroup row, syscall row): the syscall's row of syscall_latency_hist, or
+ * for a syscall that has none, the last entry of the cgroup's row.
+ */
 KHIST_HISTOGRAM(cgroup_syscall_latency);
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1);		/* rows x KHIST_CGROUP_SYSCALLS, set by the loader */
-	__type(key, struct khist_cgroup_syscall_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);	/* by cgroup: rows x KHIST_CGROUP_SYSCALL_ENTRIES, set by the loader */
+	__type(key, __u32);
 	__type(value, struct khist_cgroup_syscall_value);
 } cgroup_syscalls SEC(".maps");
 
@@ -135,50 +141,44 @@ static __always_inline int syscall_row(__u32 nr)
 	return (int)(won ? won : taken) - 1;
 }
 
-static __always_inline void record_latency(__u32 nr, __u64 latency)
+/*
+ * Records the call's latency, whose bucket is at @word; returns the
+ * syscall's per-CPU row, -1 when it has none.
+ */
+static __always_inline int record_latency(__u32 nr, __u64 latency, __u32 word)
 {
 	int row = syscall_row(nr);
 	__u64 *values;
 
 	if (row >= 0) {
-		khist_hist_record(&syscall_latency_hist, row, latency, KHIST_UNIT_NS);
-		return;
+		khist_hist_record_at(&syscall_latency_hist, row, latency, word, KHIST_UNIT_NS);
+		return row;
 	}
 	values = bpf_map_lookup_elem(&syscall_latency_shared, &nr);
 	if (values)
-		khist_row_add_shared(values, latency, KHIST_UNIT_NS);
+		khist_row_add_shared_at(values, latency, word, KHIST_UNIT_NS);
+	return -1;
 }
 
-/* A full table merges the pair into the cgroup "other" (row 0): nothing is lost. */
-static __always_inline void count_cgroup_syscall(__u32 row, __u32 nr, bool failed, __u64 latency)
+/*
+ * The call in its cgroup's latency histogram and its (cgroup, syscall)
+ * entry, which the syscall's latency row points at: no lookup of its own.
+ */
+static __always_inline void count_cgroup_syscall(__u32 cgroup_row, int syscall_row, bool failed,
+						 __u64 latency, __u32 word)
 {
-	struct khist_cgroup_syscall_key key = { .cgroup = row, .syscall = nr };
-	struct khist_cgroup_syscall_value *value, first = { 1, failed };
+	__u32 entry = cgroup_row * KHIST_CGROUP_SYSCALL_ENTRIES +
+		      (syscall_row >= 0 ? syscall_row : KHIST_CGROUP_SYSCALL_ENTRIES - 1);
+	struct khist_cgroup_syscall_value *value;
 
-	khist_hist_record(&cgroup_syscall_latency_hist, row, latency, KHIST_UNIT_NS);
-	value = bpf_map_lookup_elem(&cgroup_syscalls, &key);
-	if (value) {
-		value->calls += 1;
-		value->errors += failed;
+	khist_hist_record_at(&cgroup_syscall_latency_hist, cgroup_row, latency, word,
+			     KHIST_UNIT_NS);
+	value = bpf_map_lookup_elem(&cgroup_syscalls, &entry);
+	if (!value)
 		return;
-	}
-	if (!bpf_map_update_elem(&cgroup_syscalls, &key, &first, BPF_NOEXIST))
-		return;
-	/* Another CPU made it meanwhile, or the table is full. */
-	value = bpf_map_lookup_elem(&cgroup_syscalls, &key);
-	if (value) {
-		value->calls += 1;
-		value->errors += failed;
-		return;
-	}
-	key.cgroup = 0;
-	value = bpf_map_lookup_elem(&cgroup_syscalls, &key);
-	if (value) {
-		value->calls += 1;
-		value->errors += failed;
-	} else if (bpf_map_update_elem(&cgroup_syscalls, &key, &first, BPF_NOEXIST)) {
-		khist_count_failure();
-	}
+	value->calls += 1;
+	if (failed)
+		value->errors += 1;
 }
 
 /* Adds @count to the table's entry for its tgid, creating it if need be. */
@@ -240,11 +240,14 @@ static __always_inline void count_process(bool failed)
 SEC("raw_tp/sys_exit")
 int BPF_PROG(syscalls_exit, struct pt_regs *regs, long ret)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct syscall_call *call;
 	__u64 latency;
+	__u32 word;
+	int row;
 
 	/* Filtered at entry: an unwanted task has no start time. */
-	call = bpf_task_storage_get(&syscall_start, bpf_get_current_task_btf(), 0, 0);
+	call = bpf_task_storage_get(&syscall_start, task, 0, 0);
 	if (!call || !call->start_ns)
 		return 0;
 	latency = bpf_ktime_get_ns() - call->start_ns;
@@ -252,9 +255,12 @@ int BPF_PROG(syscalls_exit, struct pt_regs *regs, long ret)
 	if (call->nr >= KHIST_SYSCALL_SLOTS)
 		return 0;
 
-	record_latency(call->nr, latency);
+	/* The bucket is found once, for the two histograms by cgroup. */
+	word = khist_bucket_word(latency, KHIST_UNIT_NS);
+	row = record_latency(call->nr, latency, word);
 	if (by_cgroup)
-		count_cgroup_syscall(khist_current_cgroup_row(), call->nr, ret < 0, latency);
+		count_cgroup_syscall(khist_cgroup_row_by_moves(task, &call->cgroup), row, ret < 0,
+				     latency, word);
 	count_process(ret < 0);
 	if (ret < 0) {
 		struct khist_errno_key key = { .syscall = call->nr, .error = -ret };

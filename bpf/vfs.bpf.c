@@ -31,6 +31,8 @@ struct vfs_call {
 	__u64 start_ns;
 	__u64 file;	/* struct file *, or the fd in syscalls mode */
 	__u32 op;
+	__u32 reserved;
+	struct khist_cgroup_cache cgroup;	/* by_cgroup: the task's row */
 };
 
 struct {
@@ -80,10 +82,11 @@ struct {
 	__type(value, __u64);
 } vfs_errors SEC(".maps");
 
-static __always_inline void record_call(__u32 op, __s64 ret, __u64 latency)
+/* @row: the caller's cgroup row (0 when not by cgroup). */
+static __always_inline void record_call(__u32 row, __u32 op, __s64 ret, __u64 latency)
 {
 	/* By cgroup: slot = row * KHIST_VFS_OPS + op. */
-	__u32 slot = khist_current_cgroup_row() * KHIST_VFS_OPS + op;
+	__u32 slot = row * KHIST_VFS_OPS + op;
 
 	khist_hist_record(&vfs_latency_hist, slot, latency, KHIST_UNIT_NS);
 	if (ret >= 0) {
@@ -268,7 +271,8 @@ static __always_inline void glue_event(__u32 op, struct file *file, __s64 ret, _
 {
 	if (!khist_current_wanted())
 		return;
-	record_call(op, ret, latency);
+	/* No per-task state here: the row is cached per CPU. */
+	record_call(khist_current_cgroup_row(), op, ret, latency);
 	track_typed_file(op, file, ret, true);
 }
 
@@ -305,16 +309,21 @@ static __always_inline void call_enter(__u32 op, __u64 file)
 	call->start_ns = bpf_ktime_get_ns();
 }
 
-/* The call that is returning, or NULL when its entry was not seen. */
-static __always_inline struct vfs_call *call_exit(__u32 op, __u64 *latency)
+/*
+ * The call that is returning, or NULL when its entry was not seen; *@row:
+ * the task's cgroup row, cached in the task's state next to the call.
+ */
+static __always_inline struct vfs_call *call_exit(__u32 op, __u64 *latency, __u32 *row)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct vfs_call *call;
 
-	call = bpf_task_storage_get(&vfs_calls, bpf_get_current_task_btf(), 0, 0);
+	call = bpf_task_storage_get(&vfs_calls, task, 0, 0);
 	if (!call || !call->start_ns || call->op != op)
 		return NULL;
 	*latency = bpf_ktime_get_ns() - call->start_ns;
 	call->start_ns = 0;
+	*row = khist_cgroup_row_by_moves(task, &call->cgroup);
 	return call;
 }
 
@@ -322,11 +331,12 @@ static __always_inline void file_call_exit(__u32 op, __s64 ret)
 {
 	struct vfs_call *call;
 	__u64 latency;
+	__u32 row;
 
-	call = call_exit(op, &latency);
+	call = call_exit(op, &latency, &row);
 	if (!call)
 		return;
-	record_call(op, ret, latency);
+	record_call(row, op, ret, latency);
 	track_file_by_name(op, (struct file *)call->file, ret);
 }
 
@@ -334,10 +344,11 @@ static __always_inline void file_call_exit(__u32 op, __s64 ret)
 static __always_inline void typed_call_exit(__u32 op, struct file *file, __s64 ret)
 {
 	__u64 latency;
+	__u32 row;
 
-	if (!call_exit(op, &latency))
+	if (!call_exit(op, &latency, &row))
 		return;
-	record_call(op, ret, latency);
+	record_call(row, op, ret, latency);
 	track_typed_file(op, file, ret, false);
 }
 
@@ -422,11 +433,12 @@ static __always_inline void syscall_exit(__u32 op, __s64 ret)
 {
 	struct vfs_call *call;
 	__u64 latency;
+	__u32 row;
 
-	call = call_exit(op, &latency);
+	call = call_exit(op, &latency, &row);
 	if (!call)
 		return;
-	record_call(op, ret, latency);
+	record_call(row, op, ret, latency);
 	if (track_files)
 		track_typed_file(op, file_of_fd(call->file), ret, false);
 }

@@ -103,19 +103,18 @@ struct khist_runtime_config {
  * their own to update on every call.
  */
 
-/* syscalls by cgroup: calls and errors per (cgroup row, syscall). */
-struct khist_cgroup_syscall_key {
-	__u32 cgroup;			/* row, 0: "other" */
-	__u32 syscall;
-};
-
+/*
+ * syscalls by cgroup: calls and errors per (cgroup row, syscall), in an
+ * array of KHIST_CGROUP_SYSCALL_ENTRIES per cgroup row: one per row of the
+ * latency histogram (the syscall that row was given), then one for the
+ * syscalls that have no row.
+ */
 struct khist_cgroup_syscall_value {
 	__u64 calls;
 	__u64 errors;
 };
 
-/* Pairs the table holds per cgroup row when loaded by cgroup (1 entry when not). */
-#define KHIST_CGROUP_SYSCALLS	64
+#define KHIST_CGROUP_SYSCALL_ENTRIES	(KHIST_SYSCALL_LATENCY_ROWS + 1)
 
 struct khist_process_key {
 	__u32 tgid;
@@ -174,12 +173,6 @@ struct khist_signal_key {
 	__u32 result;			/* enum khist_signal_result */
 	char sender_comm[KHIST_COMM_LEN];
 	char target_comm[KHIST_COMM_LEN];
-};
-
-/* signals by cgroup: per (target cgroup row, signal). */
-struct khist_cgroup_signal_key {
-	__u32 cgroup;			/* row of the target's cgroup, 0: "other" */
-	__u32 signal;
 };
 
 /* sched collector */

@@ -16,8 +16,11 @@
 #define ROUNDS 5000
 #define COMM "khist-pingpong"
 
-/* Two processes named COMM bounce a byte ROUNDS times on CPU 0 (in @cgroup, if set). */
-static int ping_pong_in(const char *cgroup)
+/*
+ * Two processes named COMM bounce a byte ROUNDS times on CPU 0 (in @cgroup,
+ * if set); with @then, each moves itself there half way.
+ */
+static int ping_pong_moving(const char *cgroup, const char *then)
 {
 	int there[2], back[2], status;
 	cpu_set_t cpu0;
@@ -35,7 +38,8 @@ static int ping_pong_in(const char *cgroup)
 		sched_setaffinity(0, sizeof(cpu0), &cpu0);
 		prctl(PR_SET_NAME, COMM);
 		for (int i = 0; i < ROUNDS; i++)
-			if (read(there[0], &byte, 1) != 1 || write(back[1], &byte, 1) != 1)
+			if ((then && i == ROUNDS / 2 && !cgroup_move_pid(then, getpid())) ||
+			    read(there[0], &byte, 1) != 1 || write(back[1], &byte, 1) != 1)
 				_exit(1);
 		_exit(0);
 	}
@@ -45,7 +49,8 @@ static int ping_pong_in(const char *cgroup)
 		sched_setaffinity(0, sizeof(cpu0), &cpu0);
 		prctl(PR_SET_NAME, COMM);
 		for (int i = 0; i < ROUNDS; i++)
-			if (write(there[1], &byte, 1) != 1 || read(back[0], &byte, 1) != 1)
+			if ((then && i == ROUNDS / 2 && !cgroup_move_pid(then, getpid())) ||
+			    write(there[1], &byte, 1) != 1 || read(back[0], &byte, 1) != 1)
 				_exit(1);
 		_exit(0);
 	}
@@ -55,6 +60,11 @@ static int ping_pong_in(const char *cgroup)
 			return -1;
 	}
 	return 0;
+}
+
+static int ping_pong_in(const char *cgroup)
+{
+	return ping_pong_moving(cgroup, NULL);
 }
 
 static int ping_pong(void)
@@ -265,6 +275,23 @@ static void test_by_cgroup(const char *mode_name)
 		}
 		EXPECT(ok, status == 0 && strstr(output, want), "top cgroups: %d %s, want %s",
 		       status, output, want);
+	}
+	{
+		/* Tasks that move half way: their cached rows follow them. */
+		__u64 before = in_busy, stayed, moved;
+
+		EXPECT(ok, ping_pong_moving(busy, idle) == 0, "ping-pong from %s to %s failed",
+		       busy, idle);
+		stayed = runq_of(root, busy_path) - before;
+		moved = runq_of(root, idle_path);
+		EXPECT(ok, stayed >= ROUNDS - 10 && stayed <= ROUNDS + ROUNDS / 5 &&
+			   moved >= ROUNDS - 10 && moved <= ROUNDS + ROUNDS / 5,
+		       "moved half way: %llu run-queue samples in %s, %llu in %s, for %d rounds "
+		       "in each", (unsigned long long)stayed, busy_path, (unsigned long long)moved,
+		       idle_path, ROUNDS / 2);
+		ktap_print_msg("%s by cgroup: moved half way, %llu run-queue samples before, %llu "
+			       "after", mode_name, (unsigned long long)stayed,
+			       (unsigned long long)moved);
 	}
 	ktap_print_msg("%s by cgroup: %llu run-queue samples in %s, %llu in %s", mode_name,
 		       (unsigned long long)in_busy, busy_path, (unsigned long long)in_idle, idle_path);

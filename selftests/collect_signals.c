@@ -89,6 +89,7 @@ static __u64 kills(const struct snapshot *snapshot, const char *signal)
  * times; its cgroup counts exactly those.
  */
 #define USR2_SENT	23
+#define USR2_AFTER_MOVE	17	/* then moved by this process to its sibling cgroup */
 
 static void test_by_cgroup(void)
 {
@@ -97,7 +98,7 @@ static void test_by_cgroup(void)
 	struct test_cgroup cgroup;
 	struct snapshot snapshot;
 	char root[96], byte;
-	__u64 got = 0;
+	__u64 got = 0, got_moved = 0, kills_moved = 0;
 	int go[2], status, err;
 	bool ok = true;
 	pid_t child;
@@ -124,15 +125,25 @@ static void test_by_cgroup(void)
 	EXPECT(ok, err == 0, "load --by-cgroup 2: %s", loader_error());
 	for (int i = 0; i < USR2_SENT; i++)
 		kill(child, SIGUSR2);
+	EXPECT(ok, cgroup_move_pid(cgroup.moved, child), "moving %d to %s", child, cgroup.moved);
+	for (int i = 0; i < USR2_AFTER_MOVE; i++)
+		kill(child, SIGUSR2);
 	kill(child, SIGKILL);
 	waitpid(child, &status, 0);
 	if (!err && !test_snapshot(root, &snapshot)) {
 		got = family_sum(&snapshot, "khist_cgroup_signals", "cgroup", cgroup.path, "signal",
 				 "SIGUSR2", NULL);
+		got_moved = family_sum(&snapshot, "khist_cgroup_signals", "cgroup",
+				       cgroup.moved_path, "signal", "SIGUSR2", NULL);
+		kills_moved = family_sum(&snapshot, "khist_cgroup_signals", "cgroup",
+					 cgroup.moved_path, "signal", "SIGKILL", NULL);
 		snapshot_free(&snapshot);
 	}
 	EXPECT(ok, got == USR2_SENT, "%s: %llu SIGUSR2 for %d sent", cgroup.path,
 	       (unsigned long long)got, USR2_SENT);
+	EXPECT(ok, got_moved == USR2_AFTER_MOVE && kills_moved == 1,
+	       "%s: %llu SIGUSR2 for %d sent after the move, %llu SIGKILL for 1", cgroup.moved_path,
+	       (unsigned long long)got_moved, USR2_AFTER_MOVE, (unsigned long long)kills_moved);
 	loader_unload(root, collector_find("signals"));
 	rmdir(root);
 	test_cgroup_remove(&cgroup);

@@ -126,14 +126,48 @@ static void test_rows_on_demand(void)
 	ktap_test_result(ok, "more_syscalls_than_rows_all_counted");
 }
 
+#define MOVED_CALLS	3000
+
 /*
- * By cgroup: a child in a nested cgroup makes known calls; its cgroup's
- * series count them exactly, and its latency histogram over all syscalls
- * holds every call the table counts for it.
+ * The calls of the syscalls that have no row of the latency histogram, as
+ * counted per syscall; *@rowless: how many of them there were.
+ */
+static __u64 rowless_calls(const struct snapshot *snapshot, const char *root, unsigned int *rowless)
+{
+	char path[512], name[32];
+	__u64 calls = 0;
+	int rows_fd;
+
+	*rowless = 0;
+	snprintf(path, sizeof(path), "%s/syscalls/syscall_rows", root);
+	rows_fd = bpf_obj_get(path);
+	for (__u32 nr = 0; rows_fd >= 0 && nr < KHIST_SYSCALL_SLOTS; nr++) {
+		__u64 row = 1, count;
+
+		if (bpf_map_lookup_elem(rows_fd, &nr, &row) || row)
+			continue;
+		count = family_sum(snapshot, "khist_syscalls", "syscall",
+				   syscall_name(nr, name, sizeof(name)), NULL);
+		*rowless += count > 0;
+		calls += count;
+	}
+	if (rows_fd >= 0)
+		close(rows_fd);
+	return calls;
+}
+
+/*
+ * By cgroup: a child in a nested cgroup makes known calls, more syscalls
+ * than the latency histogram has rows, then moves to a sibling cgroup and
+ * makes more: each cgroup's series count its own exactly, the syscalls
+ * without a row count as syscall="other", and the latency histogram over all
+ * syscalls holds every call the table counts for the cgroup.
  */
 static void test_by_cgroup(void)
 {
-	__u64 getppids = 0, close_errors = 0, all_calls = 0, samples = 0;
+	__u64 getppids = 0, close_errors = 0, all_calls = 0, samples = 0, moved_getppids = 0;
+	__u64 moved_calls = 0, other_calls = 0, rowless = 0;
+	unsigned int rowless_syscalls = 0;
 	const struct snapshot_family *family;
 	struct loader_options options;
 	enum khist_attach_mode mode;
@@ -158,6 +192,13 @@ static void test_by_cgroup(void)
 			syscall(SYS_getppid);
 		for (int i = 0; i < FAILED_CLOSES; i++)
 			close(-1);
+		for (int nr = UNASSIGNED_FIRST; nr <= UNASSIGNED_LAST; nr++)
+			syscall(nr);
+		/* A task that has counted moves: its cached row must not stay. */
+		if (!cgroup_move_pid(cgroup.moved, getpid()))
+			_exit(1);
+		for (int i = 0; i < MOVED_CALLS; i++)
+			syscall(SYS_getppid);
 		_exit(0);
 	}
 	snprintf(root, sizeof(root), "%s-bycgroup", test_root());
@@ -175,6 +216,12 @@ static void test_by_cgroup(void)
 		close_errors = family_sum(&snapshot, "khist_cgroup_syscall_errors", "cgroup", path,
 					  "syscall", "close", NULL);
 		all_calls = family_sum(&snapshot, "khist_cgroup_syscalls", "cgroup", path, NULL);
+		moved_getppids = family_sum(&snapshot, "khist_cgroup_syscalls", "cgroup",
+					    cgroup.moved_path, "syscall", "getppid", NULL);
+		moved_calls = family_sum(&snapshot, "khist_cgroup_syscalls", "cgroup",
+					 cgroup.moved_path, NULL);
+		other_calls = family_sum(&snapshot, "khist_cgroup_syscalls", "syscall", "other", NULL);
+		rowless = rowless_calls(&snapshot, root, &rowless_syscalls);
 		family = snapshot_find(&snapshot, "khist_cgroup_syscall_latency_seconds");
 		for (unsigned int s = 0; family && s < family->series_count; s++)
 			if (!strcmp(snapshot_label(&family->series[s], "cgroup"), path))
@@ -188,8 +235,18 @@ static void test_by_cgroup(void)
 	EXPECT(ok, samples == all_calls && all_calls >= CALLS / 10 + FAILED_CLOSES,
 	       "latency samples %llu, calls %llu", (unsigned long long)samples,
 	       (unsigned long long)all_calls);
-	ktap_print_msg("by cgroup: %llu calls in %s, %llu of them getppid", (unsigned long long)all_calls,
-		       path, (unsigned long long)getppids);
+	EXPECT(ok, moved_getppids == MOVED_CALLS && moved_calls >= MOVED_CALLS,
+	       "%s: %llu getppid for %d after the move", cgroup.moved_path,
+	       (unsigned long long)moved_getppids, MOVED_CALLS);
+	/* Syscalls with no row, wherever they were made: in "other", each call. */
+	EXPECT(ok, rowless_syscalls > 0 && other_calls == rowless,
+	       "%llu calls under syscall=\"other\", %llu calls of the %u syscalls with no row",
+	       (unsigned long long)other_calls, (unsigned long long)rowless, rowless_syscalls);
+	ktap_print_msg("by cgroup: %llu calls in %s, %llu of them getppid; %llu getppid after moving "
+		       "to %s; %llu calls of %u syscalls with no row under syscall=\"other\"",
+		       (unsigned long long)all_calls, path, (unsigned long long)getppids,
+		       (unsigned long long)moved_getppids, cgroup.moved_path,
+		       (unsigned long long)other_calls, rowless_syscalls);
 	loader_unload(root, collector_find("syscalls"));
 	rmdir(root);
 	test_cgroup_remove(&cgroup);

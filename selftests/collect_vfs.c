@@ -274,14 +274,18 @@ static void test_interleaved_files(void)
 	}
 }
 
+#define MOVED_READS	300
+
 /*
  * Series per cgroup: a child in a nested cgroup makes READS reads of
- * READ_SIZE bytes; its cgroup's series count exactly those, apart from
- * the reads of this process outside.
+ * READ_SIZE bytes, then moves to a sibling cgroup and makes MOVED_READS
+ * more; each cgroup's series count exactly its own, apart from the reads of
+ * this process outside.
  */
 static void test_by_cgroup(const char *mode_name, int fd)
 {
 	__u64 calls = 0, bytes = 0, samples = 0, errors = 0, write_errors = ~0ULL;
+	__u64 moved_calls = 0, moved_bytes = 0;
 	struct loader_options options;
 	enum khist_attach_mode mode;
 	struct test_cgroup cgroup;
@@ -312,6 +316,12 @@ static void test_by_cgroup(const char *mode_name, int fd)
 		for (int i = 0; i < FAILED_READS; i++)
 			if (read(write_only, buf, 1) != -1 || errno != EBADF)
 				_exit(1);
+		/* A task that has counted moves: its cached row must not stay. */
+		if (!cgroup_move_pid(cgroup.moved, getpid()))
+			_exit(1);
+		for (int i = 0; i < MOVED_READS; i++)
+			if (pread(fd, buf, READ_SIZE, 0) != READ_SIZE)
+				_exit(1);
 		_exit(0);
 	}
 	snprintf(root, sizeof(root), "%s-cgroup", test_root());
@@ -340,6 +350,10 @@ static void test_by_cgroup(const char *mode_name, int fd)
 		errors = family_sum(&snapshot, "khist_vfs_errors", "cgroup", path, "op", "read", NULL);
 		write_errors = family_sum(&snapshot, "khist_vfs_errors", "cgroup", path, "op", "write",
 					  NULL);
+		moved_calls = family_sum(&snapshot, "khist_vfs_calls", "cgroup", cgroup.moved_path,
+					 "op", "read", NULL);
+		moved_bytes = family_sum(&snapshot, "khist_vfs_bytes", "cgroup", cgroup.moved_path,
+					 "op", "read", NULL);
 		snapshot_free(&snapshot);
 	}
 	/* Failed calls are calls, with a latency and no size. */
@@ -350,9 +364,14 @@ static void test_by_cgroup(const char *mode_name, int fd)
 	       path, (unsigned long long)calls, (unsigned long long)bytes,
 	       (unsigned long long)samples, (unsigned long long)errors,
 	       (unsigned long long)write_errors, READS, READ_SIZE, FAILED_READS);
-	ktap_print_msg("%s by cgroup: %llu reads, %llu bytes, %llu errors in %s", mode_name,
-		       (unsigned long long)calls, (unsigned long long)bytes,
-		       (unsigned long long)errors, path);
+	EXPECT(ok, moved_calls == MOVED_READS && moved_bytes == MOVED_READS * READ_SIZE,
+	       "%s: %llu reads, %llu bytes after the move; the child made %d of %d bytes",
+	       cgroup.moved_path, (unsigned long long)moved_calls, (unsigned long long)moved_bytes,
+	       MOVED_READS, READ_SIZE);
+	ktap_print_msg("%s by cgroup: %llu reads, %llu bytes, %llu errors in %s; %llu reads after "
+		       "moving to %s", mode_name, (unsigned long long)calls,
+		       (unsigned long long)bytes, (unsigned long long)errors, path,
+		       (unsigned long long)moved_calls, cgroup.moved_path);
 	loader_unload(root, collector_find("vfs"));
 	rmdir(root);
 	test_cgroup_remove(&cgroup);

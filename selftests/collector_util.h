@@ -185,10 +185,15 @@ static inline bool cgroup_move_pid(const char *dir, pid_t pid)
 	return ok;
 }
 
-/* A cgroup for a test, two levels down (for --by-cgroup 2): MOUNT/khist-NAME-PID/inner. */
+/*
+ * A cgroup for a test, two levels down (for --by-cgroup 2):
+ * MOUNT/khist-NAME-PID/inner, and beside it MOUNT/khist-NAME-PID/moved for
+ * a task to move to while it runs.
+ */
 struct test_cgroup {
-	char top[320], dir[352];
+	char top[320], dir[352], moved[352];
 	const char *path;		/* @dir below the cgroup2 mount: the series' label */
+	const char *moved_path;		/* the same of @moved */
 };
 
 /* False, with test @test skipped, when there is no writable cgroup v2 hierarchy. */
@@ -202,18 +207,22 @@ static inline bool test_cgroup_make(struct test_cgroup *cgroup, const char *name
 	}
 	snprintf(cgroup->top, sizeof(cgroup->top), "%s/khist-%s-%d", mount, name, getpid());
 	snprintf(cgroup->dir, sizeof(cgroup->dir), "%s/inner", cgroup->top);
-	if (mkdir(cgroup->top, 0755) || mkdir(cgroup->dir, 0755)) {
+	snprintf(cgroup->moved, sizeof(cgroup->moved), "%s/moved", cgroup->top);
+	if (mkdir(cgroup->top, 0755) || mkdir(cgroup->dir, 0755) || mkdir(cgroup->moved, 0755)) {
 		ktap_test_skip(test, "cannot create cgroups under %s: %s", mount, strerror(errno));
+		rmdir(cgroup->dir);
 		rmdir(cgroup->top);
 		return false;
 	}
 	cgroup->path = cgroup->dir + strlen(mount);
+	cgroup->moved_path = cgroup->moved + strlen(mount);
 	return true;
 }
 
 static inline void test_cgroup_remove(const struct test_cgroup *cgroup)
 {
 	rmdir(cgroup->dir);
+	rmdir(cgroup->moved);
 	rmdir(cgroup->top);
 }
 

@@ -44,13 +44,11 @@ static const struct table_desc tables[] = {
 	{
 		.name = "cgroup_signals",
 		.map = MAP(cgroup_signals),
-		.sizing = SIZE_CGROUP_PAIRS,
 		.only_by_cgroup = 1,
-		.labels = {
-			KEY_FIELD("cgroup", DECODE_CGROUP, struct khist_cgroup_signal_key, cgroup),
-			KEY_FIELD("signal", DECODE_SIGNAL, struct khist_cgroup_signal_key, signal),
-		},
-		.label_count = 2,
+		.per_cgroup = KHIST_SIGNAL_SLOTS,
+		.skip_zero = 1,
+		.labels = { INDEX_FIELD("signal", DECODE_SIGNAL) },
+		.label_count = 1,
 		.metrics = { COUNTER("khist_cgroup_signals",
 				     "Signals generated, per target cgroup and signal (--by-cgroup)", 0,
 				     "SIGNALS") },

@@ -70,13 +70,12 @@ static const struct table_desc tables[] = {
 	{
 		.name = "cgroup_syscalls",
 		.map = MAP(cgroup_syscalls),
-		.sizing = SIZE_CGROUP_PAIRS,
 		.only_by_cgroup = 1,
-		.labels = {
-			KEY_FIELD("cgroup", DECODE_CGROUP, struct khist_cgroup_syscall_key, cgroup),
-			KEY_FIELD("syscall", DECODE_SYSCALL, struct khist_cgroup_syscall_key, syscall),
-		},
-		.label_count = 2,
+		.per_cgroup = KHIST_CGROUP_SYSCALL_ENTRIES,
+		.rows_map = MAP(syscall_rows),
+		.skip_zero = 1,
+		.labels = { INDEX_FIELD("syscall", DECODE_SYSCALL) },
+		.label_count = 1,
 		.metrics = {
 			COUNTER("khist_cgroup_syscalls", "System calls completed, per cgroup and system "
 				"call (--by-cgroup)",
