@@ -4,7 +4,8 @@
 # run by hand (libbpf-tools, bpftrace), measured interleaved in one run; then
 # khistd's own cost; then, in the test VM, the vfs attach modes side by side.
 # Writes build/bench/results.md. Environment: BENCH_ROUNDS (5), BENCH_VM (1),
-# BENCH_WORKLOADS (all: getppid pingpong read-zero read-file), BENCH_AGENT (1).
+# BENCH_WORKLOADS (all: getppid pingpong read-zero read-file), BENCH_AGENT (1),
+# BENCH_CGROUP (1: bench/cgroup_cost.sh, the cost of series per cgroup).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build
@@ -162,12 +163,10 @@ paired() {	# paired WORKLOAD KHIST BASE -> "median min max" of the differences
 		END { for (i = 1; i <= n && i <= m; i++) print x[i] - y[i] }' "$out/samples" | sort -n |
 		awk '{ v[NR] = $1 } END { if (NR) printf "%.1f %.1f %.1f\n", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR] }'
 }
-delta() {	# delta LABEL WORKLOAD KHIST BASE EVENTS_PER_OP LIMIT_NS: extra ns per event
-	local d
-	set -- "$1" "$2" "$3" "$4" "$5" "$6" $(paired "$2" "$3" "$4")
-	[ $# -eq 9 ] || { echo "| $1 | n/a | | ≤ $6 ns | not measured |"; return; }
-	d=$(awk -v a="$7" -v n="$5" 'BEGIN { printf "%.1f", a / n }')
-	echo "| $1 | $d ns | $(awk -v a="$8" -v b="$9" -v n="$5" 'BEGIN { printf "%.1f to %.1f", a / n, b / n }') | ≤ $6 ns | $(awk -v d="$d" -v l="$6" 'BEGIN { print (d <= l) ? "met" : "missed" }') |"
+delta() {	# delta LABEL WORKLOAD KHIST BASE EVENTS_PER_OP: extra ns per event
+	set -- "$1" "$2" "$3" "$4" "$5" $(paired "$2" "$3" "$4")
+	[ $# -eq 8 ] || { echo "| $1 | n/a | | not measured |"; return; }
+	echo "| $1 | $(awk -v a="$6" -v n="$5" 'BEGIN { printf "%.1f", a / n }') ns | $(awk -v a="$7" -v b="$8" -v n="$5" 'BEGIN { printf "%.1f to %.1f", a / n, b / n }') | (reference) |"
 }
 {
 	echo
@@ -190,21 +189,28 @@ delta() {	# delta LABEL WORKLOAD KHIST BASE EVENTS_PER_OP LIMIT_NS: extra ns per
 	target "vfs (syscalls mode, no file table) / bpftrace read hist (cached file)" read-file khist-vfs-nofiles bpftrace-readlat 0.25
 	target "syscall floor / bpftrace read hist (/dev/zero)" read-zero floor-syscalls bpftrace-readlat
 	echo
-	echo "| series by cgroup (--by-cgroup 2) over the same collector without | extra per event (median of rounds) | rounds' range | target | |"
-	echo "|---|---:|---:|---:|---|"
+	echo
+	echo "Series by cgroup in wall-clock time: the machine's noise is larger than the"
+	echo "effect; the target is judged on the programs' own run time below."
+	echo
+	echo "| series by cgroup (--by-cgroup 2) over the same collector without | extra per event (median of rounds) | rounds' range | |"
+	echo "|---|---:|---:|---|"
 	# A round trip is two wakeups and two switches; a read one event.
-	delta "sched, pipe ping-pong (4 events per round trip)" pingpong khist-sched-cgroup khist-sched 4 15
-	delta "vfs, read of /dev/zero" read-zero khist-vfs-cgroup khist-vfs 1 15
+	delta "sched, pipe ping-pong (4 events per round trip)" pingpong khist-sched-cgroup khist-sched 4
+	delta "vfs, read of /dev/zero" read-zero khist-vfs-cgroup khist-vfs 1
 } > "$out/targets.md"
 
 failed=0
+if [ "${BENCH_CGROUP:-1}" = 1 ]; then
+	"$top/bench/cgroup_cost.sh" > "$out/cgroup.md" || { echo "bench: cgroup cost failed" >&2; failed=1; }
+fi
 if [ "${BENCH_AGENT:-1}" = 1 ]; then
 	"$top/bench/agent_bench.sh" > "$out/agent.md" || { echo "bench: agent benchmark failed" >&2; failed=1; }
 fi
 if [ "${BENCH_VM:-1}" = 1 ]; then
 	"$top/bench/vm_bench.sh" > "$out/vm.md" || { echo "bench: VM benchmark failed" >&2; failed=1; }
 fi
-cat "$out/overhead.md" "$out/targets.md" "$out/agent.md" "$out/vm.md" 2>/dev/null > "$build/bench/results.md"
+cat "$out/overhead.md" "$out/targets.md" "$out/cgroup.md" "$out/agent.md" "$out/vm.md" 2>/dev/null > "$build/bench/results.md"
 echo
 cat "$build/bench/results.md"
 echo

@@ -8,10 +8,13 @@
  *   workload read-zero N      N 1-byte read()s from /dev/zero (the read path)
  *   workload read-file PATH N N 1-byte read()s of a cached regular file (rewound
  *                             at its end, so make it large)
+ *   workload signal N         N SIGUSR1 sent to itself, ignored (the signal
+ *                             generation path, no delivery)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +99,18 @@ static double read_loop(const char *path, long n)
 	return start;
 }
 
+static double signal_loop(long n)
+{
+	pid_t self = getpid();
+	double start;
+
+	signal(SIGUSR1, SIG_IGN);
+	start = now_ns();
+	for (long i = 0; i < n; i++)
+		kill(self, SIGUSR1);
+	return (now_ns() - start) / n;
+}
+
 int main(int argc, char **argv)
 {
 	long n = atol(argv[argc - 1]);
@@ -111,11 +126,13 @@ int main(int argc, char **argv)
 		ns = read_loop("/dev/zero", n);
 	else if (!strcmp(argv[1], "read-file") && argc == 4)
 		ns = read_loop(argv[2], n);
+	else if (!strcmp(argv[1], "signal"))
+		ns = signal_loop(n);
 	else
 		goto usage;
 	printf("%.1f\n", ns);
 	return 0;
 usage:
-	fprintf(stderr, "usage: workload getppid|pingpong|read-zero N | read-file PATH N\n");
+	fprintf(stderr, "usage: workload getppid|pingpong|read-zero|signal N | read-file PATH N\n");
 	return 2;
 }
