@@ -4,20 +4,20 @@
 # by scripts/deps.sh the first time (a stamp keeps warm machines fast).
 
 include config.mk
-# Test-kernel flavours: each gets its own module build and VM run.
-FLAVOURS	?= cloud rt
-FLAVOUR		?= cloud
+# Test kernels (scripts/kernel/targets): each gets its own module build and
+# VM run. `make` builds for those installed or built, `make check` for all.
+TARGETS		?= $(shell scripts/kernel.sh names --available)
+BTF_TARGET	?= cloud
 
-
-# The module is built for every flavour unless KDIR is given, the kbuild way.
+# The module is built for every target unless KDIR is given, the kbuild way.
 ifeq ($(origin KDIR),undefined)
-KDIRS = $(foreach f,$(FLAVOURS),$(shell scripts/kernel.sh kdir $(f)))
+KDIRS = $(foreach t,$(TARGETS),$(shell scripts/kernel.sh kdir $(t)))
 else
 KDIRS = $(KDIR)
 endif
 # BTF of the default test kernel: vmlinux.h for every BPF program (CO-RE
 # relocates them on other kernels, the host included).
-VMLINUX_BTF	?= $(shell scripts/kernel.sh kdir $(FLAVOUR))/vmlinux
+VMLINUX_BTF	?= $(shell scripts/kernel.sh kdir $(BTF_TARGET))/vmlinux
 
 BPF_SRCS	:= $(wildcard bpf/*.bpf.c)
 BPF_OBJS	:= $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -123,7 +123,7 @@ $(OUT)/khist: $(KHIST_SRCS) $(wildcard agent/*.h) $(BPF_SKELS) $(AGENT_LIB)
 	$(CC) $(USER_CFLAGS) $(KHIST_SRCS) -o $@ $(AGENT_LIB) $(USER_LDLIBS)
 
 # One build directory per kernel release, made of links to kmod/, so several
-# flavours can be built side by side (6.12's kbuild has no MO=).
+# kernels can be built for side by side (6.12's kbuild has no MO=).
 kmod:
 	@set -eo pipefail; for kdir in $(KDIRS); do \
 		release=$$(cat $$kdir/include/config/kernel.release); \
@@ -142,13 +142,13 @@ $(OUT)/selftests/khist-faults: $(KHIST_SRCS) agent/loader.c $(wildcard agent/*.h
 	$(CC) $(USER_CFLAGS) -DKHIST_FAULT_INJECTION $(KHIST_SRCS) agent/loader.c -o $@ $(AGENT_LIB) \
 		$(USER_LDLIBS)
 
-# make check also boots the debug kernel (KASAN, lockdep, kmemleak), built
-# from Debian's linux-source-6.12 into /var/cache/khist the first time.
-CHECK_FLAVOURS	?= cloud rt debug
+# make check boots every target, the debug kernel (KASAN, lockdep, kmemleak)
+# too, built from Debian's linux-source-6.12 into /var/cache/khist the first time.
+CHECK_TARGETS	?= $(shell scripts/kernel.sh names)
 check: deps
-	@if echo " $(CHECK_FLAVOURS) " | grep -q ' debug '; then scripts/kernel/debug-kernel.sh build >/dev/null; fi
-	@$(MAKE) --no-print-directory build FLAVOURS="$(CHECK_FLAVOURS)"
-	@FLAVOURS="$(CHECK_FLAVOURS)" scripts/check.sh
+	@for target in $(CHECK_TARGETS); do scripts/kernel.sh prepare $$target || exit 1; done
+	@$(MAKE) --no-print-directory build TARGETS="$(CHECK_TARGETS)"
+	@TARGETS="$(CHECK_TARGETS)" scripts/check.sh
 
 # The agent and the host selftests again, built with AddressSanitizer and
 # UBSan; any report (written under sanitize/reports) fails the target.
@@ -244,7 +244,7 @@ clean:
 	@rm -f .*.cmd Module.symvers modules.order
 
 help:
-	@echo "make            build BPF objects, agent, module (all flavours) and selftests"
+	@echo "make            build BPF objects, agent, module (each test kernel) and selftests"
 	@echo "make check      build and run unit, host and VM selftests"
 	@echo "make run        build and run the main job in the foreground"
 	@echo "make KDIR=/lib/modules/\$$(uname -r)/build kmod   build the module for another kernel"

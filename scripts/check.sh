@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # `make check`: every selftest on the host (unit, BPF, CLI, daemon with a
 # real Prometheus), the same built with ASan+UBSan, then every selftest in a
-# VM for each test-kernel flavour, and the map memory test in a 32-CPU VM. Ends with one line summing all of them:
+# VM for each test kernel (scripts/kernel/targets), and the map memory test
+# in a 32-CPU VM. Ends with one line summing all of them:
 # "N passed, N failed, N skipped"; exits non-zero on any failure.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-flavours=${FLAVOURS:-cloud rt}
+targets=${TARGETS:-$("$top/scripts/kernel.sh" names)}
 passed=0 failed=0 skipped=0 failed_phases=""
 
 run_phase() {
@@ -35,8 +36,8 @@ run_phase host "$top/build/selftests/run_tests.sh"
 run_phase install "$top/scripts/install_test.sh"
 run_phase deb "$top/scripts/deb_test.sh"
 run_phase sanitize make -C "$top" --no-print-directory sanitize-check
-for flavour in $flavours; do
-	run_phase "vm-$flavour" "$top/scripts/vmtest.sh" -f "$flavour"
+for target in $targets; do
+	run_phase "vm-$target" "$top/scripts/vmtest.sh" -f "$target"
 done
 # The map memory formula once where per-CPU memory dominates: 32 CPUs.
 run_phase vm-smp32 "$top/scripts/vmtest.sh" -f cloud -c 32 -t 900 -- \

@@ -10,8 +10,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 deb=$top/build/deb
 version=$(sed -n 's/^#define KHIST_VERSION_STRING[[:space:]]*"\(.*\)"/\1/p' "$top/include/uapi/khist.h")
 releases=()
-for flavour in cloud rt; do
-	release=$("$top/scripts/kernel.sh" release "$flavour" 2>/dev/null) && releases+=("$release")
+# Every packaged test kernel (a kernel built from source has no headers package).
+for target in $("$top/scripts/kernel.sh" names --packaged); do
+	release=$("$top/scripts/kernel.sh" release "$target" 2>/dev/null) && releases+=("$release")
 done
 
 # Whatever fails, the build machine does not keep the package.

@@ -4,7 +4,10 @@
 set -euo pipefail
 
 stamp_dir=${KHIST_DEPS_STAMP_DIR:-/var/lib/khist}
-stamp=$stamp_dir/deps-v4.stamp
+stamp=$stamp_dir/deps-v5.stamp
+top=$(cd "$(dirname "$0")/.." && pwd)
+# The test kernels: a new line in the table installs its kernel.
+targets=$top/scripts/kernel/targets
 
 # Packages from the distribution's main suites.
 base_packages=(
@@ -20,13 +23,10 @@ base_packages=(
 	# The debug test kernel (scripts/kernel/debug-kernel.sh), from source.
 	linux-source-6.12 flex bison bc libssl-dev xz-utils
 )
-# Packages that bookworm only has in bookworm-backports (new enough for CO-RE,
-# kfunc __map arguments and the 6.12 test kernel).
-backport_packages=(
-	libbpf-dev bpftool qemu-system-x86
-	linux-image-cloud-amd64 linux-headers-cloud-amd64
-	linux-image-rt-amd64 linux-headers-rt-amd64
-)
+# Packages that bookworm only has in bookworm-backports (new enough for CO-RE
+# and kfunc __map arguments). The test kernels come from the table of
+# targets (scripts/kernel.sh packages), wherever the newest one is.
+backport_packages=(libbpf-dev bpftool qemu-system-x86)
 
 # The peers `make bench` measures khist against (scripts/deps.sh --bench).
 bench_packages=(libbpf-tools bpftrace hyperfine)
@@ -47,7 +47,7 @@ if [ "${1:-}" = "--bench" ]; then
 fi
 
 if [ "${1:-}" = "--check" ]; then
-	[ -f "$stamp" ] && cmp -s "$stamp" "$0"
+	[ -f "$stamp" ] && cat "$0" "$targets" | cmp -s "$stamp" -
 	exit
 fi
 
@@ -102,6 +102,10 @@ trixie|forky|sid)
 	;;
 esac
 
+kernels=$("$top/scripts/kernel.sh" packages) || die "cannot resolve the test kernels of $targets"
+# shellcheck disable=SC2086
+apt_install $kernels
+
 mkdir -p "$stamp_dir"
-cp "$0" "$stamp"
+cat "$0" "$targets" > "$stamp"
 echo "deps.sh: all dependencies installed"

@@ -1,42 +1,118 @@
 #!/bin/sh
-# Locate an installed test kernel by flavour (cloud, rt, ...).
-#   kernel.sh release FLAVOUR   -> e.g. 6.12.95+deb12-cloud-amd64 (newest installed)
-#   kernel.sh kdir FLAVOUR      -> its headers directory (KDIR)
-#   kernel.sh image FLAVOUR     -> its vmlinuz
-# The debug flavour is the kernel scripts/kernel/debug-kernel.sh builds.
+# Test kernels, from the table scripts/kernel/targets.
+#   kernel.sh names [--available|--packaged]
+#                                  target names in table order (--available:
+#                                  those whose kernel is installed or built;
+#                                  --packaged: those whose kernel is a package)
+#   kernel.sh release TARGET       e.g. 6.12.117+deb12-cloud-amd64
+#   kernel.sh kdir TARGET          its module build directory (KDIR)
+#   kernel.sh image TARGET         its kernel image
+#   kernel.sh flavour TARGET       cloud, rt or debug
+#   kernel.sh args TARGET          more kernel command line (may be empty)
+#   kernel.sh packages             for scripts/deps.sh: the newest image and
+#                                  headers packages the suites carry, per target
+#   kernel.sh prepare TARGET       build a kernel that is built from source
 set -eu
-what=${1:?usage: kernel.sh release|kdir|image FLAVOUR}
-flavour=${2:?usage: kernel.sh release|kdir|image FLAVOUR}
+top=$(cd "$(dirname "$0")/.." && pwd)
+table=$top/scripts/kernel/targets
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" >&2; exit 2; }
+die() { echo "kernel.sh: $*" >&2; exit 1; }
+what=${1:-}
+[ -n "$what" ] || usage
 
-if [ "$flavour" = debug ]; then
-	dir=$("$(dirname "$0")/kernel/debug-kernel.sh" dir)
-	if [ ! -f "$dir/built" ]; then
-		echo "kernel.sh: the debug kernel is not built (scripts/kernel/debug-kernel.sh build)" >&2
-		exit 1
+# The table's line for a target: "name flavour kernel kdir args...".
+line_of() {
+	awk -v name="$1" '!/^#/ && NF >= 5 && $1 == name { print; found = 1; exit }
+		END { exit !found }' "$table" || die "no target '$1' in $table"
+}
+names() { awk '!/^#/ && NF >= 5 { print $1 }' "$table"; }
+built_from_source() { case $1 in */*.sh) true ;; *) false ;; esac; }
+
+# The newest installed release of an image package pattern, or nothing.
+installed_release() {
+	dpkg-query -W -f '${db:Status-Status} ${Package}\n' "$1" 2>/dev/null |
+		awk '$1 == "installed" { print $2 }' | sed 's/^linux-image-//' | sort -V | tail -n 1
+}
+# The newest release of an image package pattern that apt can install.
+available_release() {
+	prefix=${1%%\**}
+	apt-cache pkgnames "$prefix" 2>/dev/null | while read -r package; do
+		# shellcheck disable=SC2254
+		case $package in $1) echo "$package" ;; esac
+	done | sed 's/^linux-image-//' | sort -V | tail -n 1
+}
+
+case $what in
+names)
+	case ${2:-} in
+	--available)
+		for name in $(names); do
+			"$0" release "$name" > /dev/null 2>&1 && echo "$name"
+		done ;;
+	--packaged)
+		for name in $(names); do
+			line=$(line_of "$name") || exit 1
+			set -- $line
+			built_from_source "$3" || echo "$name"
+		done ;;
+	'') names ;;
+	*) usage ;;
+	esac
+	exit 0 ;;
+packages)
+	names | while read -r name; do
+		line=$(line_of "$name") || exit 1
+		set -- $line
+		built_from_source "$3" && continue
+		release=$(available_release "$3")
+		[ -n "$release" ] || die "$name: no package matches $3 (apt-get update?)"
+		echo "linux-image-$release linux-headers-$release"
+	done
+	exit 0 ;;
+release|kdir|image|flavour|args|prepare) ;;
+*) usage ;;
+esac
+
+target=${2:-}
+[ -n "$target" ] || usage
+line=$(line_of "$target") || exit 1
+set -- $line
+flavour=$2 kernel=$3 kdir=$4
+shift 4
+args=$*
+[ "$args" = - ] && args=
+
+case $what in
+flavour) echo "$flavour"; exit 0 ;;
+args) echo "$args"; exit 0 ;;
+esac
+
+if built_from_source "$kernel"; then
+	script=$top/$kernel
+	if [ "$what" = prepare ]; then
+		"$script" build > /dev/null
+		exit
 	fi
+	dir=$("$script" dir)
+	[ -f "$dir/built" ] || die "$target: the kernel is not built ($kernel build)"
 	case $what in
 	release) cat "$dir/build/include/config/kernel.release" ;;
-	kdir) echo "$dir/build" ;;
+	kdir) [ "$kdir" = - ] && echo "$dir/build" || echo "$kdir" ;;
 	image) echo "$dir/build/arch/x86/boot/bzImage" ;;
-	*) echo "kernel.sh: unknown query '$what'" >&2; exit 2 ;;
 	esac
 	exit 0
 fi
 
-release=$(ls -d /usr/src/linux-headers-*-"$flavour"-amd64 2>/dev/null |
-	sed "s|^/usr/src/linux-headers-||" | sort -V | tail -n 1)
-if [ -z "$release" ]; then
-	echo "kernel.sh: no linux-headers-*-$flavour-amd64 installed (run scripts/deps.sh)" >&2
-	exit 1
-fi
+[ "$what" = prepare ] && exit 0
+release=$(installed_release "$kernel")
+[ -n "$release" ] || die "$target: no package matching $kernel is installed (run scripts/deps.sh)"
 case $what in
 release) echo "$release" ;;
-kdir) echo "/usr/src/linux-headers-$release" ;;
+kdir)
+	[ "$kdir" = - ] && kdir=/usr/src/linux-headers-$release
+	[ -d "$kdir" ] || die "$target: $kdir missing (install linux-headers-$release)"
+	echo "$kdir" ;;
 image)
-	if [ ! -r "/boot/vmlinuz-$release" ]; then
-		echo "kernel.sh: /boot/vmlinuz-$release missing (install linux-image-$release)" >&2
-		exit 1
-	fi
+	[ -r "/boot/vmlinuz-$release" ] || die "$target: /boot/vmlinuz-$release missing"
 	echo "/boot/vmlinuz-$release" ;;
-*) echo "kernel.sh: unknown query '$what'" >&2; exit 2 ;;
 esac

@@ -2,10 +2,11 @@
 # Boots a test kernel under QEMU (TCG) with an initramfs made of busybox and
 # the build tree, runs one command inside, and exits with its status.
 #
-#   scripts/vmtest.sh [-f FLAVOUR] [-t SECONDS] [-m MEM] [-c CPUS] [-i] [-- COMMAND...]
+#   scripts/vmtest.sh [-f TARGET] [-t SECONDS] [-m MEM] [-c CPUS] [-i] [-- COMMAND...]
 #
-#   -f FLAVOUR   kernel flavour: cloud (default), rt, or debug (KASAN, lockdep,
-#                kmemleak: scripts/kernel/debug-kernel.sh; 2G by default)
+#   -f TARGET    a test kernel of scripts/kernel/targets: cloud (default), rt,
+#                debug (KASAN, lockdep, kmemleak: scripts/kernel/debug-kernel.sh;
+#                2G by default), ...
 #   -t SECONDS   whole-run timeout (default 900, debug 2700; env VMTEST_TIMEOUT)
 #   -m MEM       guest memory (default 1G)
 #   -c CPUS      virtual CPUs (default 2)
@@ -15,20 +16,20 @@
 #
 # The run fails when the command fails, on timeout, on a kernel panic, and on
 # any WARNING/BUG/Oops/refcount/lockdep/KASAN report in the kernel log; those
-# lines are printed. The full console log is kept in build/vm/FLAVOUR/.
+# lines are printed. The full console log is kept in build/vm/TARGET/.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-flavour=cloud
+target=cloud
 timeout_s=${VMTEST_TIMEOUT:-}
 memory=
 cpus=2
 interactive=0
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 2; }
 while getopts "f:t:m:c:ih" opt; do
 	case $opt in
-	f) flavour=$OPTARG ;;
+	f) target=$OPTARG ;;
 	t) timeout_s=$OPTARG ;;
 	m) memory=$OPTARG ;;
 	c) cpus=$OPTARG ;;
@@ -38,21 +39,23 @@ while getopts "f:t:m:c:ih" opt; do
 done
 shift $((OPTIND - 1))
 [ "${1:-}" = "--" ] && shift
+flavour=$("$top/scripts/kernel.sh" flavour "$target") || exit 2
+kernel_args=$("$top/scripts/kernel.sh" args "$target")
 # KASAN and lockdep slow everything down under emulation.
 [ -n "$timeout_s" ] || { [ "$flavour" = debug ] && timeout_s=2700 || timeout_s=900; }
 case $timeout_s in *[!0-9]*) echo "vmtest: -t takes seconds, got '$timeout_s'" >&2; exit 2 ;; esac
 # KASAN's shadow and kmemleak's object pool want room.
 [ -n "$memory" ] || { [ "$flavour" = debug ] && memory=2G || memory=1G; }
 
-release=$("$top/scripts/kernel.sh" release "$flavour")
-image=$("$top/scripts/kernel.sh" image "$flavour")
+release=$("$top/scripts/kernel.sh" release "$target")
+image=$("$top/scripts/kernel.sh" image "$target")
 module_dir=$top/build/kmod/$release
 if [ ! -f "$module_dir/khist.ko" ]; then
 	echo "vmtest: $module_dir/khist.ko missing: run 'make' first" >&2
 	exit 2
 fi
 
-work=$top/build/vm/$flavour
+work=$top/build/vm/$target
 root=$work/root
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,khist/build,usr/bin,usr/sbin}
@@ -150,10 +153,10 @@ chmod +x "$root/init"
 log=$work/console.log
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$memory" -smp "$cpus"
 	-kernel "$image" -initrd "$work/initramfs.cpio.gz"
-	-append "console=ttyS0 panic=-1 loglevel=5"
+	-append "console=ttyS0 panic=-1 loglevel=5${kernel_args:+ $kernel_args}"
 	-no-reboot -display none -vga none -monitor none -serial stdio)
 
-echo "vmtest: booting $release ($flavour) under TCG, timeout ${timeout_s}s, log $log"
+echo "vmtest: booting $release ($target) under TCG, timeout ${timeout_s}s, log $log"
 status=0
 if [ $interactive -eq 1 ]; then
 	"${qemu[@]}" | tee "$log" || status=$?
