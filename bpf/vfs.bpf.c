@@ -413,8 +413,7 @@ int BPF_KRETPROBE(vfs_write_kretprobe, ssize_t ret)
 
 /*
  * The task pointer is typed, so the walk to the fd table is plain loads;
- * only the slot of the array needs a probe read. The file comes back cast to
- * its type (read-only), so its fields are plain loads too.
+ * only the slot of the array needs a probe read. Untyped.
  */
 static __always_inline struct file *file_of_fd(__u64 fd)
 {
@@ -426,12 +425,13 @@ static __always_inline struct file *file_of_fd(__u64 fd)
 	if (!fdt || fd >= fdt->max_fds)
 		return NULL;
 	bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]);
-	return file ? bpf_core_cast(file, struct file) : NULL;
+	return file;
 }
 
 static __always_inline void syscall_exit(__u32 op, __s64 ret)
 {
 	struct vfs_call *call;
+	struct file *file;
 	__u64 latency;
 	__u32 row;
 
@@ -439,8 +439,18 @@ static __always_inline void syscall_exit(__u32 op, __s64 ret)
 	if (!call)
 		return;
 	record_call(row, op, ret, latency);
-	if (track_files)
-		track_typed_file(op, file_of_fd(call->file), ret, false);
+	if (!track_files)
+		return;
+	file = file_of_fd(call->file);
+	/*
+	 * Cast to its type (read-only), the file's fields are plain loads; a
+	 * kernel without the cast kfunc (before 6.2) reads them with helpers.
+	 * The loader resolves the test, so the verifier sees one path.
+	 */
+	if (bpf_ksym_exists(bpf_rdonly_cast))
+		track_typed_file(op, file ? bpf_core_cast(file, struct file) : NULL, ret, false);
+	else
+		track_file_by_name(op, file, ret);
 }
 
 /*
