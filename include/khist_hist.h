@@ -139,13 +139,21 @@ struct khist_exp_table {
 static __always_inline unsigned int khist_exp_index(const volatile struct khist_exp_table *table,
 						    unsigned long long value)
 {
-	unsigned int bucket, step;
+	unsigned int bucket, step, octave;
 
 	if (value >= (1ULL << KHIST_HIST_VALUE_BITS))
 		value = (1ULL << KHIST_HIST_VALUE_BITS) - 1;
 	if (value <= table->last[0])
 		return 0;
-	bucket = table->first[khist_log2(value) & 63];
+	octave = khist_log2(value);
+#ifdef __bpf__
+	/*
+	 * The compiler knows the log is below 64 and drops the mask; the 6.1
+	 * verifier cannot follow the log's arithmetic, so the mask must stay.
+	 */
+	barrier_var(octave);
+#endif
+	bucket = table->first[octave & 63];
 	for (step = 1U << (KHIST_EXP_MAX_SCHEMA - 1); step; step >>= 1) {
 		if (step >= (1U << table->schema))
 			continue;
