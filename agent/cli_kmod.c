@@ -53,6 +53,11 @@ static int kmod_info(struct kmod_client *client)
 	if (err)
 		return report("kmod info", err, client);
 	printf("khist.ko %s\n", info.version);
+	printf("glue probes:          %s\n", info.probe_kind[0] ? info.probe_kind : "unknown");
+	printf("path kfunc:           %s\n", info.features & KHIST_FEATURE_PATH_KFUNC ?
+	       "khist_file_path" : "none (this kernel cannot filter kfuncs per program)");
+	printf("statistics binding:   %s\n", info.features & KHIST_FEATURE_MAP_KFUNC ?
+	       "khist_stats_map_bind kfunc" : "netlink, by map descriptor");
 	printf("glue khist_vfs_read:  %s, probe %s\n", info.read_enabled ? "enabled" : "disabled",
 	       info.read_active ? "registered" : "not registered");
 	printf("glue khist_vfs_write: %s, probe %s\n", info.write_enabled ? "enabled" : "disabled",

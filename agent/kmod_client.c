@@ -141,6 +141,8 @@ static int on_reply(struct nl_msg *msg, void *arg)
 		[KHIST_ATTR_PUBLISH_INTERVAL_MS] = { .type = NLA_U32 },
 		[KHIST_ATTR_BOUND_MAP_ID] = { .type = NLA_U32 },
 		[KHIST_ATTR_STATS] = { .type = NLA_NESTED },
+		[KHIST_ATTR_FEATURES] = { .type = NLA_U32 },
+		[KHIST_ATTR_PROBE_KIND] = { .type = NLA_STRING },
 	};
 	struct kmod_request *request = arg;
 	struct kmod_info *info = request->info;
@@ -166,6 +168,11 @@ static int on_reply(struct nl_msg *msg, void *arg)
 		info->publish_interval_ms = nla_get_u32(tb[KHIST_ATTR_PUBLISH_INTERVAL_MS]);
 	if (tb[KHIST_ATTR_BOUND_MAP_ID])
 		info->bound_map_id = nla_get_u32(tb[KHIST_ATTR_BOUND_MAP_ID]);
+	if (tb[KHIST_ATTR_FEATURES])
+		info->features = nla_get_u32(tb[KHIST_ATTR_FEATURES]);
+	if (tb[KHIST_ATTR_PROBE_KIND])
+		snprintf(info->probe_kind, sizeof(info->probe_kind), "%s",
+			 nla_get_string(tb[KHIST_ATTR_PROBE_KIND]));
 	if (tb[KHIST_ATTR_STATS])
 		parse_stats(tb[KHIST_ATTR_STATS], info);
 	return NL_OK;
@@ -261,4 +268,17 @@ int kmod_publish(struct kmod_client *client)
 int kmod_unbind_map(struct kmod_client *client)
 {
 	return simple_request(client, KHIST_CMD_UNBIND_MAP, NULL);
+}
+
+int kmod_bind_map_fd(struct kmod_client *client, int map_fd)
+{
+	struct nl_msg *msg = kmod_new_request(client, KHIST_CMD_BIND_MAP);
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, KHIST_ATTR_MAP_FD, (uint32_t)map_fd)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return transact(client, msg, NULL);
 }

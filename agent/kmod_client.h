@@ -17,6 +17,8 @@ struct kmod_info {
 	bool read_active, write_active;		/* the probe is registered now */
 	uint32_t publish_interval_ms;
 	uint32_t bound_map_id;			/* 0: none */
+	uint32_t features;			/* enum khist_feature bits */
+	char probe_kind[16];			/* behind the glue: fprobe, kretprobe */
 	uint64_t stats[KHIST_STAT_COUNT];
 };
 
@@ -40,6 +42,8 @@ int kmod_get_info(struct kmod_client *client, struct kmod_info *info);
 int kmod_set_config(struct kmod_client *client, const struct kmod_config *config);
 int kmod_publish(struct kmod_client *client);
 int kmod_unbind_map(struct kmod_client *client);
+/* Binds the statistics map @map_fd (KHIST_FEATURE_NETLINK_BIND modules only). */
+int kmod_bind_map_fd(struct kmod_client *client, int map_fd);
 
 /* A request for @cmd to add attributes to, sent with kmod_send(). */
 struct nl_msg *kmod_new_request(struct kmod_client *client, uint8_t cmd);

@@ -8,21 +8,62 @@
 #include <bpf/libbpf.h>
 
 #include "bpffs.h"
+#include "kmod_client.h"
 #include "kmod_stats.h"
 #include "kmod_stats.skel.h"
+
+/* Whether the loaded module binds over netlink (before 6.9); -errno when it cannot be asked. */
+static int binds_over_netlink(char *error, size_t size)
+{
+	struct kmod_client *client = NULL;
+	struct kmod_info info;
+	int err;
+
+	err = kmod_client_open(&client);
+	if (!err)
+		err = kmod_get_info(client, &info);
+	if (err) {
+		snprintf(error, size, "asking the module how to bind: %s%s", strerror(-err),
+			 err == -ENOENT ? " (is the khist module loaded?)" : "");
+		if (client)
+			kmod_client_close(client);
+		return err;
+	}
+	kmod_client_close(client);
+	return !!(info.features & KHIST_FEATURE_NETLINK_BIND);
+}
+
+static int bind_over_netlink(int map_fd, char *error, size_t size)
+{
+	struct kmod_client *client = NULL;
+	int err = kmod_client_open(&client);
+
+	if (!err)
+		err = kmod_bind_map_fd(client, map_fd);
+	if (err)
+		snprintf(error, size, "the module refused the map: %s%s%s", strerror(-err),
+			 client && kmod_client_error(client)[0] ? ": " : "",
+			 client ? kmod_client_error(client) : "");
+	if (client)
+		kmod_client_close(client);
+	return err;
+}
 
 int kmod_stats_bind(const char *pin, char *error, size_t size)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, run);
 	struct kmod_stats_bpf *skel;
 	char dir[PATH_MAX];
-	int err, pinned_fd;
+	int err, pinned_fd, netlink;
 
 	if (!path_format(dir, sizeof(dir), "%s", pin) || !strrchr(dir, '/')) {
 		snprintf(error, size, "bad pin path '%s'", pin);
 		return -EINVAL;
 	}
 	*strrchr(dir, '/') = '\0';
+	netlink = binds_over_netlink(error, size);
+	if (netlink < 0)
+		return netlink;
 	skel = kmod_stats_bpf__open();
 	if (!skel) {
 		err = -errno;
@@ -38,6 +79,9 @@ int kmod_stats_bind(const char *pin, char *error, size_t size)
 			goto out;
 		}
 	}
+	/* Over netlink, the programs (which call kfuncs this kernel lacks) stay out. */
+	bpf_program__set_autoload(skel->progs.bind_stats_map, !netlink);
+	bpf_program__set_autoload(skel->progs.unbind_stats_map, !netlink);
 	err = kmod_stats_bpf__load(skel);
 	if (err) {
 		snprintf(error, size, "loading the bind program failed: %s%s", strerror(-err),
@@ -45,14 +89,20 @@ int kmod_stats_bind(const char *pin, char *error, size_t size)
 			 " (is the khist module loaded?)" : "");
 		goto out;
 	}
-	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bind_stats_map), &run);
-	if (err)
-		err = -errno;
-	else if (run.retval)
-		err = (int)run.retval;
-	if (err) {
-		snprintf(error, size, "the module refused the map: %s", strerror(-err));
-		goto out;
+	if (netlink) {
+		err = bind_over_netlink(bpf_map__fd(skel->maps.kmod_stats), error, size);
+		if (err)
+			goto out;
+	} else {
+		err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bind_stats_map), &run);
+		if (err)
+			err = -errno;
+		else if (run.retval)
+			err = (int)run.retval;
+		if (err) {
+			snprintf(error, size, "the module refused the map: %s", strerror(-err));
+			goto out;
+		}
 	}
 	err = bpffs_make_dirs(dir, 0700);
 	if (!err && access(pin, F_OK))

@@ -252,8 +252,11 @@ static __always_inline void track_typed_file(__u32 op, struct file *file, __s64 
 		pending->key.dev = inode->i_sb->s_dev;
 		if (glue) {
 			pending->value.kind = khist_file_kind(file);
-			pending->value.name_is_path = khist_file_path(file, pending->value.name,
-								      sizeof(pending->value.name)) >= 0;
+			/* A module built for a kernel without kfunc filters (6.1) has no path kfunc. */
+			pending->value.name_is_path =
+				bpf_ksym_exists(khist_file_path) &&
+				khist_file_path(file, pending->value.name,
+						sizeof(pending->value.name)) >= 0;
 		} else {
 			pending->value.kind = khist_classify_file(inode->i_mode, inode->i_sb->s_magic);
 		}

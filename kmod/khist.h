@@ -36,7 +36,31 @@ u32 khist_stats_bound_map_id(void);
 void khist_stats_set_interval(unsigned int interval_ms);
 unsigned int khist_stats_interval(void);
 
-/* khist_glue.c: fprobes behind the khist_vfs_read/khist_vfs_write events. */
+/*
+ * khist_probe_fprobe.c or khist_probe_kretprobe.c, whichever the kernel
+ * can have (khist_compat.h): the probe on a function behind a glue event.
+ */
+struct file;
+struct khist_probe;
+
+/* A call of vfs_read() or vfs_write() in flight, kept by the probe. */
+struct khist_probe_call {
+	struct file *file;
+	size_t count;
+	u64 start_ns;
+};
+
+/* Called as the function returns @ret, in the context it ran in. */
+typedef void (*khist_probe_exit_fn)(const struct khist_probe_call *call, ssize_t ret);
+
+extern const char khist_probe_kind[];	/* "fprobe" or "kretprobe" */
+struct khist_probe *khist_probe_register(const char *symbol, khist_probe_exit_fn exit);
+void khist_probe_unregister(struct khist_probe *probe);
+u64 khist_probe_missed(const struct khist_probe *probe);
+void khist_probe_set_enabled(struct khist_probe *probe, bool enabled);
+void khist_probe_free(struct khist_probe *probe);	/* after unregistering */
+
+/* khist_glue.c: the probes behind the khist_vfs_read/khist_vfs_write events. */
 enum khist_glue_id {
 	KHIST_GLUE_READ,
 	KHIST_GLUE_WRITE,

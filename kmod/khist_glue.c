@@ -1,21 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Glue between vfs_read()/vfs_write() and the khist trace events: an fprobe
- * on each function records the entry time in its per-call entry data and
- * fires the event on return with the measured latency. A probe exists only
- * while its event has at least one consumer, so an unused glue costs nothing.
+ * Glue between vfs_read()/vfs_write() and the khist trace events: a probe
+ * on each function (an fprobe, or a kretprobe where the kernel has none:
+ * khist_probe_*.c) records the entry time per call and fires the event on
+ * return with the measured latency. A probe exists only while its event
+ * has at least one consumer, so an unused glue costs nothing.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/fprobe.h>
+#include <linux/err.h>
 #include <linux/fs.h>
-#include <linux/minmax.h>
 #include <linux/module.h>
-#include <linux/cpumask.h>
 #include <linux/mutex.h>
-#include <linux/ptrace.h>
-#include <linux/rcupdate.h>
-#include <linux/slab.h>
 #include <linux/timekeeping.h>
 
 #include "khist.h"
@@ -23,21 +19,10 @@
 #define CREATE_TRACE_POINTS
 #include "khist-events.h"
 
-struct khist_glue_call {
-	struct file *file;
-	size_t count;
-	u64 start_ns;
-};
-
 struct khist_glue {
 	const char *symbol;
-	fprobe_exit_cb exit_handler;
-	/*
-	 * A new fprobe for every registration: a struct fprobe is not reusable
-	 * after unregister_fprobe() on 6.12 (reusing one ended in a NULL RCU
-	 * callback during the second unregistration).
-	 */
-	struct fprobe *probe;		/* under khist_glue_lock */
+	khist_probe_exit_fn exit;
+	struct khist_probe *probe;	/* under khist_glue_lock */
 	struct khist_glue_state state;	/* under khist_glue_lock */
 	u64 missed_before;		/* under khist_glue_lock */
 };
@@ -45,50 +30,27 @@ struct khist_glue {
 /* Serialises registration (called under the tracepoint core's mutex) with SET_CONFIG. */
 static DEFINE_MUTEX(khist_glue_lock);
 
-static int khist_glue_entry(struct fprobe *probe, unsigned long entry_ip,
-			    unsigned long ret_ip, struct pt_regs *regs,
-			    void *entry_data)
+static void khist_glue_read_exit(const struct khist_probe_call *call, ssize_t ret)
 {
-	struct khist_glue_call *call = entry_data;
-
-	/* vfs_read(file, buf, count, pos) and vfs_write() share the layout. */
-	call->file = (struct file *)regs_get_kernel_argument(regs, 0);
-	call->count = regs_get_kernel_argument(regs, 2);
-	call->start_ns = ktime_get_ns();
-	return 0;
-}
-
-static void khist_glue_read_exit(struct fprobe *probe, unsigned long entry_ip,
-				 unsigned long ret_ip, struct pt_regs *regs,
-				 void *entry_data)
-{
-	struct khist_glue_call *call = entry_data;
-
 	khist_stat_inc(KHIST_STAT_GLUE_READ_EVENTS);
-	trace_khist_vfs_read(call->file, call->count, regs_return_value(regs),
-			     ktime_get_ns() - call->start_ns);
+	trace_khist_vfs_read(call->file, call->count, ret, ktime_get_ns() - call->start_ns);
 }
 
-static void khist_glue_write_exit(struct fprobe *probe, unsigned long entry_ip,
-				  unsigned long ret_ip, struct pt_regs *regs,
-				  void *entry_data)
+static void khist_glue_write_exit(const struct khist_probe_call *call, ssize_t ret)
 {
-	struct khist_glue_call *call = entry_data;
-
 	khist_stat_inc(KHIST_STAT_GLUE_WRITE_EVENTS);
-	trace_khist_vfs_write(call->file, call->count, regs_return_value(regs),
-			      ktime_get_ns() - call->start_ns);
+	trace_khist_vfs_write(call->file, call->count, ret, ktime_get_ns() - call->start_ns);
 }
 
 static struct khist_glue khist_glues[KHIST_GLUE_COUNT] = {
 	[KHIST_GLUE_READ] = {
 		.symbol = "vfs_read",
-		.exit_handler = khist_glue_read_exit,
+		.exit = khist_glue_read_exit,
 		.state = { .enabled = true },
 	},
 	[KHIST_GLUE_WRITE] = {
 		.symbol = "vfs_write",
-		.exit_handler = khist_glue_write_exit,
+		.exit = khist_glue_write_exit,
 		.state = { .enabled = true },
 	},
 };
@@ -102,8 +64,8 @@ static struct khist_glue khist_glues[KHIST_GLUE_COUNT] = {
  */
 static int khist_glue_register(struct khist_glue *glue)
 {
-	struct fprobe *probe;
-	int err;
+	struct khist_probe *probe;
+	int err = 0;
 
 	if (!try_module_get(THIS_MODULE))
 		return -ENODEV;
@@ -112,29 +74,15 @@ static int khist_glue_register(struct khist_glue *glue)
 		err = -EACCES;
 		goto out;
 	}
-	probe = kzalloc(sizeof(*probe), GFP_KERNEL);
-	if (!probe) {
-		err = -ENOMEM;
-		goto out;
-	}
-	probe->entry_handler = khist_glue_entry;
-	probe->exit_handler = glue->exit_handler;
-	probe->entry_data_size = sizeof(struct khist_glue_call);
-	/*
-	 * Each call in flight holds a return node until it returns, and reads
-	 * can block (pipes, sockets): leave room for many; running out is
-	 * counted as missed events, never an error.
-	 */
-	probe->nr_maxactive = max(256U, num_possible_cpus() * 32);
-	err = register_fprobe(probe, glue->symbol, NULL);
-	if (err) {
-		pr_err("cannot probe %s: %d\n", glue->symbol, err);
-		kfree(probe);
+	probe = khist_probe_register(glue->symbol, glue->exit);
+	if (IS_ERR(probe)) {
+		err = PTR_ERR(probe);
+		pr_err("cannot probe %s (%s): %d\n", glue->symbol, khist_probe_kind, err);
 		goto out;
 	}
 	glue->probe = probe;
 	glue->state.active = true;
-	pr_debug("probe on %s registered\n", glue->symbol);
+	pr_debug("%s on %s registered\n", khist_probe_kind, glue->symbol);
 out:
 	mutex_unlock(&khist_glue_lock);
 	if (err)
@@ -144,22 +92,20 @@ out:
 
 static void khist_glue_unregister(struct khist_glue *glue)
 {
-	struct fprobe *probe;
+	struct khist_probe *probe;
 
 	mutex_lock(&khist_glue_lock);
 	probe = glue->probe;
 	if (probe) {
-		unregister_fprobe(probe);
-		glue->missed_before += READ_ONCE(probe->nmissed);
+		khist_probe_unregister(probe);
+		glue->missed_before += khist_probe_missed(probe);
 		glue->probe = NULL;
 		glue->state.active = false;
-		pr_debug("probe on %s unregistered\n", glue->symbol);
+		pr_debug("%s on %s unregistered\n", khist_probe_kind, glue->symbol);
 	}
 	mutex_unlock(&khist_glue_lock);
 	if (probe) {
-		/* Handlers that started before the unregistration have returned. */
-		synchronize_rcu();
-		kfree(probe);
+		khist_probe_free(probe);
 		module_put(THIS_MODULE);
 	}
 }
@@ -202,12 +148,8 @@ void khist_glue_set_enabled(enum khist_glue_id id, bool enabled)
 	mutex_lock(&khist_glue_lock);
 	if (glue->state.enabled != enabled) {
 		glue->state.enabled = enabled;
-		if (glue->probe) {
-			if (enabled)
-				enable_fprobe(glue->probe);
-			else
-				disable_fprobe(glue->probe);
-		}
+		if (glue->probe)
+			khist_probe_set_enabled(glue->probe, enabled);
 	}
 	mutex_unlock(&khist_glue_lock);
 }
@@ -220,7 +162,7 @@ u64 khist_glue_missed(enum khist_glue_id id)
 	mutex_lock(&khist_glue_lock);
 	missed = glue->missed_before;
 	if (glue->probe)
-		missed += READ_ONCE(glue->probe->nmissed);
+		missed += khist_probe_missed(glue->probe);
 	mutex_unlock(&khist_glue_lock);
 	return missed;
 }

@@ -15,8 +15,10 @@
 #include <linux/sched.h>
 #include <linux/stat.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 
 #include "khist.h"
+#include "khist_compat.h"
 #include <khist_file_kind.h>
 #include <khist_kfuncs.h>
 
@@ -44,17 +46,27 @@ __bpf_kfunc_start_defs();
  */
 __bpf_kfunc u32 khist_file_kind(struct file *file__nullable)
 {
+	struct super_block *sb;
 	struct inode *inode;
+	unsigned long magic;
+	umode_t mode;
 
 	khist_stat_inc(KHIST_STAT_KFUNC_CALLS);
 	if (!file__nullable)
 		return KHIST_FILE_UNKNOWN;
-	inode = file_inode(file__nullable);
-	if (!inode || !inode->i_sb)
+	/*
+	 * Where the verifier cannot insist on a trusted file (6.1:
+	 * khist_compat.h), a pointer walked from another may be stale: reads
+	 * that cannot fault, on every kernel (once per file a CPU sees).
+	 */
+	if (get_kernel_nofault(inode, &file__nullable->f_inode) || !inode ||
+	    get_kernel_nofault(mode, &inode->i_mode) || get_kernel_nofault(sb, &inode->i_sb) ||
+	    !sb || get_kernel_nofault(magic, &sb->s_magic))
 		return KHIST_FILE_UNKNOWN;
-	return khist_classify_file(inode->i_mode, inode->i_sb->s_magic);
+	return khist_classify_file(mode, magic);
 }
 
+#if KHIST_HAVE_KFUNC_FILTER
 /*
  * Whether d_path() gives @path a synthetic name (pipes, sockets, anonymous
  * inodes), formatted by d_dname() without a lock. Other paths are walked
@@ -130,6 +142,7 @@ __bpf_kfunc int khist_file_path(struct file *file__nullable, char *buf, u32 buf_
 	memmove(buf, path, len + 1);
 	return len;
 }
+#endif /* KHIST_HAVE_KFUNC_FILTER */
 
 /**
  * khist_stat_add - add to one of the module's statistics
@@ -149,6 +162,7 @@ __bpf_kfunc int khist_stat_add(u32 stat_id, u64 delta)
 	return 0;
 }
 
+#if KHIST_HAVE_KFUNC_MAP_ARG
 /**
  * khist_stats_map_bind - publish the module's statistics into a map
  * @map__map: an ARRAY or PERCPU_ARRAY map, key u32, value u64, with at
@@ -180,19 +194,24 @@ __bpf_kfunc int khist_stats_map_unbind(void)
 	khist_stat_inc(KHIST_STAT_KFUNC_CALLS);
 	return khist_stats_unbind_map();
 }
+#endif /* KHIST_HAVE_KFUNC_MAP_ARG */
 
 __bpf_kfunc_end_defs();
 
 /*
  * Callable from tracing programs (tp_btf, fentry, fexit) and SYSCALL
- * programs; file arguments must be trusted (KF_TRUSTED_ARGS), so a pointer
- * walked from another one, which may be stale, is refused at load.
+ * programs; file arguments must be trusted (KF_TRUSTED_ARGS, from 6.2), so
+ * a pointer walked from another one, which may be stale, is refused at load.
  */
 BTF_KFUNCS_START(khist_tracing_kfunc_ids)
-BTF_ID_FLAGS(func, khist_file_kind, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, khist_file_kind, KHIST_KF_FILE_ARG)
+#if KHIST_HAVE_KFUNC_FILTER
 BTF_ID_FLAGS(func, khist_file_path, KF_TRUSTED_ARGS)
+#endif
 BTF_ID_FLAGS(func, khist_stat_add)
 BTF_KFUNCS_END(khist_tracing_kfunc_ids)
+
+#if KHIST_HAVE_KFUNC_FILTER
 
 /*
  * d_path() may spin on rename_lock or mount_lock, or wait for fs->lock: from
@@ -233,19 +252,27 @@ static int khist_tracing_filter(const struct bpf_prog *prog, u32 kfunc_id)
 	return -EACCES;
 }
 
+#endif /* KHIST_HAVE_KFUNC_FILTER */
+
 static const struct btf_kfunc_id_set khist_tracing_kfunc_set = {
 	.owner = THIS_MODULE,
 	.set = &khist_tracing_kfunc_ids,
+#if KHIST_HAVE_KFUNC_FILTER
 	.filter = khist_tracing_filter,
+#endif
 };
 
 /* Binding takes a mutex: sleepable SYSCALL programs only (BPF_PROG_RUN). */
 BTF_KFUNCS_START(khist_syscall_kfunc_ids)
-BTF_ID_FLAGS(func, khist_file_kind, KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, khist_file_kind, KHIST_KF_FILE_ARG)
+#if KHIST_HAVE_KFUNC_FILTER
 BTF_ID_FLAGS(func, khist_file_path, KF_TRUSTED_ARGS)
+#endif
 BTF_ID_FLAGS(func, khist_stat_add)
+#if KHIST_HAVE_KFUNC_MAP_ARG
 BTF_ID_FLAGS(func, khist_stats_map_bind, KF_SLEEPABLE)
 BTF_ID_FLAGS(func, khist_stats_map_unbind, KF_SLEEPABLE)
+#endif
 BTF_KFUNCS_END(khist_syscall_kfunc_ids)
 
 static const struct btf_kfunc_id_set khist_syscall_kfunc_set = {

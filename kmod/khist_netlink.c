@@ -5,10 +5,13 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bpf.h>
+#include <linux/err.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
 #include "khist.h"
+#include "khist_compat.h"
 
 static const char * const khist_stat_names[KHIST_STAT_COUNT] = KHIST_STAT_NAMES;
 
@@ -22,6 +25,12 @@ static const struct nla_policy khist_set_config_policy[KHIST_ATTR_MAX + 1] = {
 	[KHIST_ATTR_GLUE_WRITE_ENABLED]	= { .type = NLA_U8 },
 	[KHIST_ATTR_PUBLISH_INTERVAL_MS] = { .type = NLA_U32 },
 };
+
+#if !KHIST_HAVE_KFUNC_MAP_ARG
+static const struct nla_policy khist_bind_map_policy[KHIST_ATTR_MAX + 1] = {
+	[KHIST_ATTR_MAP_FD]		= { .type = NLA_U32 },
+};
+#endif
 
 static const int khist_enable_attrs[] = {
 	KHIST_ATTR_GLUE_READ_ENABLED,
@@ -52,6 +61,12 @@ static int khist_put_stats(struct sk_buff *msg)
 	return 0;
 }
 
+static u32 khist_features(void)
+{
+	return (KHIST_HAVE_KFUNC_FILTER ? KHIST_FEATURE_PATH_KFUNC : 0) |
+	       (KHIST_HAVE_KFUNC_MAP_ARG ? KHIST_FEATURE_MAP_KFUNC : KHIST_FEATURE_NETLINK_BIND);
+}
+
 static int khist_fill_info(struct sk_buff *msg, struct genl_info *info)
 {
 	struct khist_glue_state read, write;
@@ -69,6 +84,8 @@ static int khist_fill_info(struct sk_buff *msg, struct genl_info *info)
 	    nla_put_u8(msg, KHIST_ATTR_GLUE_WRITE_ACTIVE, write.active) ||
 	    nla_put_u32(msg, KHIST_ATTR_PUBLISH_INTERVAL_MS, khist_stats_interval()) ||
 	    nla_put_u32(msg, KHIST_ATTR_BOUND_MAP_ID, khist_stats_bound_map_id()) ||
+	    nla_put_u32(msg, KHIST_ATTR_FEATURES, khist_features()) ||
+	    nla_put_string(msg, KHIST_ATTR_PROBE_KIND, khist_probe_kind) ||
 	    khist_put_stats(msg)) {
 		genlmsg_cancel(msg, hdr);
 		return -EMSGSIZE;
@@ -121,9 +138,10 @@ static int khist_nl_set_config(struct sk_buff *skb, struct genl_info *info)
 	if (attrs[KHIST_ATTR_PUBLISH_INTERVAL_MS] &&
 	    nla_get_u32(attrs[KHIST_ATTR_PUBLISH_INTERVAL_MS]) > KHIST_PUBLISH_INTERVAL_MAX_MS) {
 		khist_stat_inc(KHIST_STAT_NETLINK_ERRORS);
-		NL_SET_ERR_MSG_ATTR_FMT(info->extack, attrs[KHIST_ATTR_PUBLISH_INTERVAL_MS],
-					"publish interval out of range (0..%u ms)",
-					KHIST_PUBLISH_INTERVAL_MAX_MS);
+		/* A fixed message (6.1 has no formatted ones): it names the limit. */
+		static_assert(KHIST_PUBLISH_INTERVAL_MAX_MS == 3600000U);
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[KHIST_ATTR_PUBLISH_INTERVAL_MS],
+				    "publish interval out of range (0..3600000 ms)");
 		return -EINVAL;
 	}
 	/* Validated as a whole: apply. */
@@ -164,6 +182,41 @@ static int khist_nl_unbind_map(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+#if !KHIST_HAVE_KFUNC_MAP_ARG
+/* The sender's own descriptor: generic netlink runs this in its sendmsg(). */
+static int khist_nl_bind_map(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *fd = info->attrs[KHIST_ATTR_MAP_FD];
+	struct bpf_map *map;
+	int err;
+
+	khist_stat_inc(KHIST_STAT_NETLINK_REQUESTS);
+	if (!fd) {
+		khist_stat_inc(KHIST_STAT_NETLINK_ERRORS);
+		GENL_SET_ERR_MSG(info, "no map file descriptor given");
+		return -EINVAL;
+	}
+	map = bpf_map_get(nla_get_u32(fd));
+	if (IS_ERR(map)) {
+		khist_stat_inc(KHIST_STAT_NETLINK_ERRORS);
+		NL_SET_ERR_MSG_ATTR(info->extack, fd, "not the file descriptor of a BPF map");
+		return PTR_ERR(map);
+	}
+	/* The binding takes a reference of its own. */
+	err = khist_stats_bind_map(map);
+	bpf_map_put(map);
+	if (err)
+		khist_stat_inc(KHIST_STAT_NETLINK_ERRORS);
+	if (err == -EINVAL)
+		NL_SET_ERR_MSG_ATTR(info->extack, fd,
+				    "the map must be an ARRAY or PERCPU_ARRAY with u32 keys, u64 "
+				    "values, an entry per statistic, and writable");
+	else if (err)
+		GENL_SET_ERR_MSG(info, "the module is going away");
+	return err;
+}
+#endif
+
 static const struct genl_ops khist_genl_ops[] = {
 	{
 		.cmd = KHIST_CMD_GET_INFO,
@@ -186,6 +239,15 @@ static const struct genl_ops khist_genl_ops[] = {
 		.doit = khist_nl_unbind_map,
 		.flags = GENL_ADMIN_PERM,
 	},
+#if !KHIST_HAVE_KFUNC_MAP_ARG
+	{
+		.cmd = KHIST_CMD_BIND_MAP,
+		.doit = khist_nl_bind_map,
+		.policy = khist_bind_map_policy,
+		.maxattr = KHIST_ATTR_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+#endif
 };
 
 static struct genl_family khist_genl_family __ro_after_init = {

@@ -14,6 +14,7 @@
 #include <linux/workqueue.h>
 
 #include "khist.h"
+#include "khist_compat.h"
 
 struct khist_stat_counters __percpu *khist_stat_counters;
 
@@ -81,7 +82,7 @@ static bool khist_map_fits(const struct bpf_map *map)
 		map->map_type == BPF_MAP_TYPE_PERCPU_ARRAY) &&
 	       map->key_size == sizeof(u32) && map->value_size == sizeof(u64) &&
 	       map->max_entries >= KHIST_STAT_COUNT &&
-	       IS_ERR_OR_NULL(map->record) && !READ_ONCE(map->frozen) &&
+	       !khist_map_has_special_fields(map) && !READ_ONCE(map->frozen) &&
 	       !(map->map_flags & BPF_F_RDONLY_PROG);
 }
 

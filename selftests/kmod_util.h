@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kmod_client.h"
 #include "ktap.h"
 
 /* Why the module cannot be loaded here, or NULL when it can. */
@@ -49,6 +50,23 @@ static inline bool kernel_is_preempt_rt(void)
 	struct utsname uts;
 
 	return uname(&uts) == 0 && strstr(uts.version, "PREEMPT_RT") != NULL;
+}
+
+/*
+ * What the loaded module offers (enum khist_feature: the kernel it was built
+ * for decides); 0 when it is not loaded or cannot be asked.
+ */
+static inline __u32 kmod_features(void)
+{
+	struct kmod_client *client = NULL;
+	struct kmod_info info = {};
+
+	if (kmod_client_open(&client))
+		return 0;
+	if (kmod_get_info(client, &info))
+		info.features = 0;
+	kmod_client_close(client);
+	return info.features;
 }
 
 static inline int kmod_load(const char *params)

@@ -18,6 +18,12 @@ enum khist_cmd {
 	KHIST_CMD_SET_CONFIG,	/* glue availability, publish interval */
 	KHIST_CMD_PUBLISH,	/* publish statistics into the bound map now */
 	KHIST_CMD_UNBIND_MAP,	/* drop the bound statistics map */
+	/*
+	 * Bind the statistics map by its file descriptor (MAP_FD), where the
+	 * kernel cannot pass a map to the khist_stats_map_bind() kfunc (before
+	 * 6.9: FEATURES has KHIST_FEATURE_NETLINK_BIND); EOPNOTSUPP elsewhere.
+	 */
+	KHIST_CMD_BIND_MAP,
 	__KHIST_CMD_MAX,
 };
 #define KHIST_CMD_MAX (__KHIST_CMD_MAX - 1)
@@ -37,9 +43,19 @@ enum khist_attr {
 	KHIST_ATTR_STAT_NAME,		/* string */
 	KHIST_ATTR_STAT_VALUE,		/* u64 */
 	KHIST_ATTR_PAD,
+	KHIST_ATTR_MAP_FD,		/* u32: BIND_MAP */
+	KHIST_ATTR_FEATURES,		/* u32: enum khist_feature bits */
+	KHIST_ATTR_PROBE_KIND,		/* string: "fprobe" or "kretprobe", behind the glue */
 	__KHIST_ATTR_MAX,
 };
 #define KHIST_ATTR_MAX (__KHIST_ATTR_MAX - 1)
+
+/* What this build of the module offers; the kernel it is built for decides. */
+enum khist_feature {
+	KHIST_FEATURE_PATH_KFUNC	= 1 << 0,	/* khist_file_path() (6.8+) */
+	KHIST_FEATURE_MAP_KFUNC		= 1 << 1,	/* khist_stats_map_bind() (6.9+) */
+	KHIST_FEATURE_NETLINK_BIND	= 1 << 2,	/* KHIST_CMD_BIND_MAP (before 6.9) */
+};
 
 /* Largest publish interval accepted by SET_CONFIG and the module parameter. */
 #define KHIST_PUBLISH_INTERVAL_MAX_MS	3600000U
