@@ -122,11 +122,12 @@ $(OUT)/khistd: agent/khistd.c $(wildcard agent/*.h) $(BPF_SKELS) $(AGENT_LIB)
 $(OUT)/khist: $(KHIST_SRCS) $(wildcard agent/*.h) $(BPF_SKELS) $(AGENT_LIB)
 	$(CC) $(USER_CFLAGS) $(KHIST_SRCS) -o $@ $(AGENT_LIB) $(USER_LDLIBS)
 
-# One build directory per kernel release, made of links to kmod/, so several
-# kernels can be built for side by side (6.12's kbuild has no MO=).
+# One build directory per kernel release (uname -r, which Debian's 6.1
+# include/config/kernel.release does not hold), made of links to kmod/, so
+# several kernels can be built for side by side (6.12's kbuild has no MO=).
 kmod:
 	@set -eo pipefail; for kdir in $(KDIRS); do \
-		release=$$(cat $$kdir/include/config/kernel.release); \
+		release=$$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' $$kdir/include/generated/utsrelease.h); \
 		dir=$(OUT)/kmod/$$release; mkdir -p $$dir; \
 		for f in $(TOP)/kmod/*; do ln -sf $$f $$dir/; done; \
 		$(MAKE) -C $$kdir M=$$dir KHIST_INCLUDE=$(TOP)/include W=1 modules 2>&1 | tee $$dir/build.log; \

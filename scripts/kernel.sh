@@ -2,7 +2,7 @@
 # Test kernels, from the table scripts/kernel/targets.
 #   kernel.sh names [--available|--packaged]
 #                                  target names in table order (--available:
-#                                  those whose kernel is installed or built;
+#                                  those whose kernel and KDIR are ready;
 #                                  --packaged: those whose kernel is a package)
 #   kernel.sh release TARGET       e.g. 6.12.117+deb12-cloud-amd64
 #   kernel.sh kdir TARGET          its module build directory (KDIR)
@@ -47,7 +47,7 @@ names)
 	case ${2:-} in
 	--available)
 		for name in $(names); do
-			"$0" release "$name" > /dev/null 2>&1 && echo "$name"
+			"$0" kdir "$name" > /dev/null 2>&1 && echo "$name"
 		done ;;
 	--packaged)
 		for name in $(names); do
@@ -103,12 +103,21 @@ if built_from_source "$kernel"; then
 	exit 0
 fi
 
-[ "$what" = prepare ] && exit 0
 release=$(installed_release "$kernel")
 [ -n "$release" ] || die "$target: no package matching $kernel is installed (run scripts/deps.sh)"
 case $what in
+prepare)
+	if built_from_source "$kdir"; then
+		"$top/$kdir" build "$release" > /dev/null
+	fi ;;
 release) echo "$release" ;;
 kdir)
+	if built_from_source "$kdir"; then
+		dir=$("$top/$kdir" dir "$release")
+		[ -f "$dir/built" ] || die "$target: $dir is not made ($kdir build $release)"
+		echo "$dir"
+		exit 0
+	fi
 	[ "$kdir" = - ] && kdir=/usr/src/linux-headers-$release
 	[ -d "$kdir" ] || die "$target: $kdir missing (install linux-headers-$release)"
 	echo "$kdir" ;;
