@@ -53,6 +53,11 @@ int cli_memory(int argc, char **argv)
 		fprintf(stderr, "khist: memory takes no arguments\n");
 		return EXIT_USAGE;
 	}
+	if (check && !memory_kernel_reports_usage()) {
+		fprintf(stderr, "khist: memory --check: before 6.4 the kernel reports an estimate, "
+			"not what a map uses: nothing to check the formulas against\n");
+		return EXIT_RUNTIME;
+	}
 	if (memory_kernel_sizes(&sizes, &error))
 		return cli_runtime_error("memory", error.code, error.text);
 	if (json) {

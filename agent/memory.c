@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -254,4 +255,14 @@ int memory_collector_maps(const char *pin_root, const struct collector *collecto
 		return error_fail(error, err, "%s/%s: %s", pin_root, collector->name, strerror(-err));
 	}
 	return 0;
+}
+
+bool memory_kernel_reports_usage(void)
+{
+	unsigned int major = 0, minor = 0;
+	struct utsname uts;
+
+	if (uname(&uts) || sscanf(uts.release, "%u.%u", &major, &minor) != 2)
+		return true;
+	return major > 6 || (major == 6 && minor >= 4);
 }

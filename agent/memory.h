@@ -34,6 +34,13 @@ struct kernel_sizes {
 int memory_kernel_sizes(struct kernel_sizes *sizes, struct error_context *error);
 
 /*
+ * Whether fdinfo's memlock is what a map uses (6.4+, map_mem_usage); before,
+ * the kernel reports an estimate (entries x key and value, in pages) that
+ * the formulas do not try to match.
+ */
+bool memory_kernel_reports_usage(void);
+
+/*
  * Every map the collector's pins and pinned programs hold (its .rodata and
  * .bss too), each once. A malloc'ed array in @maps.
  */

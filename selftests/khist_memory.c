@@ -18,6 +18,12 @@ static void test_formula(void)
 	const char *want_cpus = getenv("KHIST_MEMORY_CPUS");
 	bool ok = true;
 
+	if (!memory_kernel_reports_usage()) {
+		ktap_test_skip("formula_is_what_the_kernel_reports", "this kernel reports an estimate "
+			       "in fdinfo memlock, not what a map uses (map_mem_usage, 6.4)");
+		return;
+	}
+
 	EXPECT(ok, memory_kernel_sizes(&sizes, &error) == 0, "%s", error.text);
 	for (unsigned int i = 0; ok && i < collector_count; i++) {
 		struct map_memory *maps;
@@ -66,8 +72,12 @@ static void test_cli(void)
 
 	snprintf(args, sizeof(args), "memory --check --pin-root %s", test_root());
 	status = run_khist(args, output, sizeof(output));
-	EXPECT(ok, status == 0 && strstr(output, "total: ") && strstr(output, "with 128 CPUs"),
-	       "%d %s", status, output);
+	if (memory_kernel_reports_usage())
+		EXPECT(ok, status == 0 && strstr(output, "total: ") && strstr(output, "with 128 CPUs"),
+		       "%d %s", status, output);
+	else
+		EXPECT(ok, status == 1 && strstr(output, "nothing to check the formulas against"),
+		       "--check before 6.4: %d %s", status, output);
 	snprintf(args, sizeof(args), "memory --cpus 0 --pin-root %s", test_root());
 	status = run_khist(args, output, sizeof(output));
 	EXPECT(ok, status == 2 && strstr(output, "--cpus"), "--cpus 0: %d %s", status, output);
