@@ -54,6 +54,12 @@
 #endif
 
 /*
+ * A kfunc argument named __nullable may be NULL (not in 6.1, where the
+ * verifier refuses a NULL file pointer before the kfunc is called).
+ */
+#define KHIST_HAVE_NULLABLE_ARGS	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0))
+
+/*
  * A map as a kfunc argument (__map, 6.9): the statistics map is bound by a
  * BPF program. Before, the verifier cannot pass one, and the map is bound
  * over netlink by its file descriptor instead.

@@ -64,6 +64,8 @@ static int khist_put_stats(struct sk_buff *msg)
 static u32 khist_features(void)
 {
 	return (KHIST_HAVE_KFUNC_FILTER ? KHIST_FEATURE_PATH_KFUNC : 0) |
+	       (KHIST_HAVE_TRUSTED_ARGS ? KHIST_FEATURE_TRUSTED_FILES : 0) |
+	       (KHIST_HAVE_NULLABLE_ARGS ? KHIST_FEATURE_NULL_FILES : 0) |
 	       (KHIST_HAVE_KFUNC_MAP_ARG ? KHIST_FEATURE_MAP_KFUNC : KHIST_FEATURE_NETLINK_BIND);
 }
 

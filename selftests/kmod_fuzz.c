@@ -56,6 +56,11 @@ static const char *const module_messages[] = {
 	"publish interval out of range",
 	"no statistics map is bound",
 	"reply does not fit in one message",
+	/* BIND_MAP, where the module binds over netlink (before 6.9) */
+	"no map file descriptor given",
+	"not the file descriptor of a BPF map",
+	"the map must be an ARRAY",
+	"the module is going away",
 };
 
 static bool from_module(const char *message)
@@ -383,8 +388,12 @@ static void test_map_binds(void)
 	static const __u32 entries[] = { KHIST_STAT_COUNT - 1, KHIST_STAT_COUNT, 1000 };
 	static const __u32 flags[] = { 0, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_F_MMAPABLE };
 	unsigned long tried = 0, bound = 0, skipped = 0;
-	bool ok = true;
+	struct kmod_client *client = NULL;
+	bool ok = true, map_kfunc = kmod_features() & KHIST_FEATURE_MAP_KFUNC;
 
+	/* Before 6.9 the module takes the map over netlink, by descriptor. */
+	if (!map_kfunc && kmod_client_open(&client))
+		ktap_exit_fail("netlink: the module's family");
 	for (unsigned int t = 0; t < sizeof(types) / sizeof(types[0]); t++)
 	for (unsigned int k = 0; k < sizeof(key_sizes) / sizeof(key_sizes[0]); k++)
 	for (unsigned int v = 0; v < sizeof(value_sizes) / sizeof(value_sizes[0]); v++)
@@ -431,7 +440,8 @@ static void test_map_binds(void)
 			kmod_fuzz_bpf__destroy(skel);
 			continue;
 		}
-		result = run_syscall_prog(bpf_program__fd(skel->progs.bind_target));
+		result = map_kfunc ? run_syscall_prog(bpf_program__fd(skel->progs.bind_target)) :
+			 kmod_bind_map_fd(client, bpf_map__fd(skel->maps.target));
 		tried++;
 		bound += result == 0;
 		EXPECT(ok, bind_allowed(&shape) ? result == 0 : result == -EINVAL,
@@ -439,10 +449,12 @@ static void test_map_binds(void)
 		       shape.key_size, shape.value_size, shape.max_entries, shape.flags, frozen,
 		       result);
 		if (result == 0)
-			EXPECT(ok, run_syscall_prog(bpf_program__fd(skel->progs.unbind)) == 0,
-			       "unbind after a bind");
+			EXPECT(ok, (map_kfunc ? run_syscall_prog(bpf_program__fd(skel->progs.unbind)) :
+				    kmod_unbind_map(client)) == 0, "unbind after a bind");
 		kmod_fuzz_bpf__destroy(skel);
 	}
+	if (client)
+		kmod_client_close(client);
 	ktap_print_msg("map shapes: %lu bound or refused as documented (%lu bound), %lu the kernel "
 		       "refused to create", tried, bound, skipped);
 	ktap_test_result(ok && bound > 0 && tried > 50, "map_binds_of_every_shape");

@@ -55,6 +55,8 @@ enum khist_feature {
 	KHIST_FEATURE_PATH_KFUNC	= 1 << 0,	/* khist_file_path() (6.8+) */
 	KHIST_FEATURE_MAP_KFUNC		= 1 << 1,	/* khist_stats_map_bind() (6.9+) */
 	KHIST_FEATURE_NETLINK_BIND	= 1 << 2,	/* KHIST_CMD_BIND_MAP (before 6.9) */
+	KHIST_FEATURE_TRUSTED_FILES	= 1 << 3,	/* file kfuncs refuse untrusted files (6.2+) */
+	KHIST_FEATURE_NULL_FILES	= 1 << 4,	/* file kfuncs take NULL (__nullable; not 6.1) */
 };
 
 /* Largest publish interval accepted by SET_CONFIG and the module parameter. */

@@ -20,16 +20,17 @@ int stat_add(struct stat_request *request)
 	return khist_stat_add(request->id, request->delta);
 }
 
+/* -ENOSYS where the module binds over netlink (no map kfunc arguments before 6.9). */
 SEC("syscall")
 int bind_target(void *ctx)
 {
-	return khist_stats_map_bind(&target);
+	return bpf_ksym_exists(khist_stats_map_bind) ? khist_stats_map_bind(&target) : -38;
 }
 
 SEC("syscall")
 int unbind(void *ctx)
 {
-	return khist_stats_map_unbind();
+	return bpf_ksym_exists(khist_stats_map_unbind) ? khist_stats_map_unbind() : -38;
 }
 
 char LICENSE[] SEC("license") = "GPL";
