@@ -12,41 +12,24 @@
 #include "kmod_stats.h"
 #include "kmod_stats.skel.h"
 
-/* Whether the loaded module binds over netlink (before 6.9); -errno when it cannot be asked. */
-static int binds_over_netlink(char *error, size_t size)
+/*
+ * Opens the module's netlink family in *@client and says whether the module
+ * binds over it (before 6.9): 1 or 0, or -errno when it cannot be asked.
+ */
+static int binds_over_netlink(struct kmod_client **client, char *error, size_t size)
 {
-	struct kmod_client *client = NULL;
 	struct kmod_info info;
 	int err;
 
-	err = kmod_client_open(&client);
+	err = kmod_client_open(client);
 	if (!err)
-		err = kmod_get_info(client, &info);
+		err = kmod_get_info(*client, &info);
 	if (err) {
 		snprintf(error, size, "asking the module how to bind: %s%s", strerror(-err),
 			 err == -ENOENT ? " (is the khist module loaded?)" : "");
-		if (client)
-			kmod_client_close(client);
 		return err;
 	}
-	kmod_client_close(client);
 	return !!(info.features & KHIST_FEATURE_NETLINK_BIND);
-}
-
-static int bind_over_netlink(int map_fd, char *error, size_t size)
-{
-	struct kmod_client *client = NULL;
-	int err = kmod_client_open(&client);
-
-	if (!err)
-		err = kmod_bind_map_fd(client, map_fd);
-	if (err)
-		snprintf(error, size, "the module refused the map: %s%s%s", strerror(-err),
-			 client && kmod_client_error(client)[0] ? ": " : "",
-			 client ? kmod_client_error(client) : "");
-	if (client)
-		kmod_client_close(client);
-	return err;
 }
 
 int kmod_stats_bind(const char *pin, char *error, size_t size)
@@ -54,6 +37,7 @@ int kmod_stats_bind(const char *pin, char *error, size_t size)
 	LIBBPF_OPTS(bpf_test_run_opts, run);
 	struct kmod_stats_bpf *skel;
 	char dir[PATH_MAX];
+	struct kmod_client *client = NULL;
 	int err, pinned_fd, netlink;
 
 	if (!path_format(dir, sizeof(dir), "%s", pin) || !strrchr(dir, '/')) {
@@ -61,13 +45,16 @@ int kmod_stats_bind(const char *pin, char *error, size_t size)
 		return -EINVAL;
 	}
 	*strrchr(dir, '/') = '\0';
-	netlink = binds_over_netlink(error, size);
-	if (netlink < 0)
+	netlink = binds_over_netlink(&client, error, size);
+	if (netlink < 0) {
+		kmod_client_close(client);
 		return netlink;
+	}
 	skel = kmod_stats_bpf__open();
 	if (!skel) {
 		err = -errno;
 		snprintf(error, size, "opening the bind program: %s", strerror(-err));
+		kmod_client_close(client);
 		return err;
 	}
 	pinned_fd = bpf_obj_get(pin);
@@ -90,9 +77,12 @@ int kmod_stats_bind(const char *pin, char *error, size_t size)
 		goto out;
 	}
 	if (netlink) {
-		err = bind_over_netlink(bpf_map__fd(skel->maps.kmod_stats), error, size);
-		if (err)
+		err = kmod_bind_map_fd(client, bpf_map__fd(skel->maps.kmod_stats));
+		if (err) {
+			snprintf(error, size, "the module refused the map: %s%s%s", strerror(-err),
+				 kmod_client_error(client)[0] ? ": " : "", kmod_client_error(client));
 			goto out;
+		}
 	} else {
 		err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bind_stats_map), &run);
 		if (err)
@@ -111,6 +101,7 @@ int kmod_stats_bind(const char *pin, char *error, size_t size)
 		snprintf(error, size, "pinning %s: %s", pin, strerror(-err));
 out:
 	kmod_stats_bpf__destroy(skel);
+	kmod_client_close(client);
 	return err;
 }
 
