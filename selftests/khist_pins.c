@@ -321,30 +321,86 @@ static void test_runtime_filter(void)
 	ktap_test_result(ok, "run_time_pid_filter");
 }
 
+/*
+ * The CLI as a child whose standard output is *out; its pid. Started with
+ * exec so that the pid is the CLI's own.
+ */
+static pid_t start_khist(const char *command, FILE **out)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	*out = pid > 0 ? fdopen(fds[0], "r") : NULL;
+	if (!*out)
+		close(fds[0]);
+	return pid;
+}
+
+/*
+ * Whether @pid is asleep in clock_nanosleep within @seconds: the CLI sleeps
+ * only between snapshots, so then it has taken its baseline. Waiting for
+ * that, not for a fixed time, is what keeps a slow (debug, loaded) machine
+ * from counting the calls before the baseline.
+ */
+static bool wait_until_sleeping(pid_t pid, unsigned int seconds)
+{
+	char path[64], text[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	for (unsigned int tries = 0; tries < seconds * 100; tries++) {
+		FILE *file = fopen(path, "r");
+		bool sleeping = false;
+
+		if (!file)
+			return false;
+		if (fgets(text, sizeof(text), file))
+			sleeping = atoi(text) == SYS_clock_nanosleep || atoi(text) == SYS_nanosleep;
+		fclose(file);
+		if (sleeping)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 /* --clear --interval: N tables, each with only its own interval's calls. */
 static void test_hist_clear(void)
 {
 	char command[512], pid[32], *line, *next;
 	unsigned int tables = 0;
+	int status = -1;
 	bool ok = true;
-	FILE *pipe;
+	FILE *out;
+	pid_t cli;
 
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	EXPECT(ok, khist("filter --pid %s", pid) == 0, "filter: %s", output);
-	snprintf(command, sizeof(command), "%s/khist hist syscall_latency --slot getppid --json "
+	snprintf(command, sizeof(command), "exec %s/khist hist syscall_latency --slot getppid --json "
 		 "--clear --interval 2 --count 2 --pin-root %s",
 		 build_dir(), test_root());
-	pipe = popen(command, "r");
-	if (!pipe) {
+	cli = start_khist(command, &out);
+	if (cli < 0 || !out) {
 		ktap_test_result(false, "hist_clear_shows_each_interval");
 		return;
 	}
-	/* Its baseline comes once it has started (slow on a debug kernel under TCG). */
-	usleep(1000000);
+	EXPECT(ok, wait_until_sleeping(cli, 60), "the CLI never slept after its baseline");
 	for (int i = 0; i < 700; i++)	/* in the first interval */
 		syscall(SYS_getppid);
-	output[fread(output, 1, sizeof(output) - 1, pipe)] = '\0';
-	EXPECT(ok, pclose(pipe) == 0, "exit status");
+	output[fread(output, 1, sizeof(output) - 1, out)] = '\0';
+	fclose(out);
+	EXPECT(ok, waitpid(cli, &status, 0) == cli && WIFEXITED(status) &&
+		   WEXITSTATUS(status) == 0, "exit status %d", status);
 	for (line = output; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
