@@ -229,6 +229,7 @@ install-dkms:
 	install -D -m 0644 -t $(DESTDIR)$(DKMS_SRCDIR)/kmod kmod/Kbuild kmod/*.c kmod/*.h
 	install -D -m 0644 -t $(DESTDIR)$(DKMS_SRCDIR)/include include/*.h
 	install -D -m 0644 -t $(DESTDIR)$(DKMS_SRCDIR)/include/uapi include/uapi/*.h
+	install -D -m 0755 -t $(DESTDIR)$(DKMS_SRCDIR) scripts/dkms-make.sh scripts/kernel/btf-kdir.sh
 
 # Debian packages (debian/) into build/deb/, built from a copy of the tree
 # so the build leaves the work tree alone.

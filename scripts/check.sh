@@ -3,20 +3,22 @@
 # real Prometheus), the same built with ASan+UBSan, then every selftest in a
 # VM for each test kernel (scripts/kernel/targets), and the map memory test
 # in a 32-CPU VM. Ends with one line summing all of them:
-# "N passed, N failed, N skipped"; exits non-zero on any failure.
+# "N passed, N failed, N skipped", after the time each phase took; exits
+# non-zero on any failure.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 targets=${TARGETS:-$("$top/scripts/kernel.sh" names)}
-passed=0 failed=0 skipped=0 failed_phases=""
+passed=0 failed=0 skipped=0 failed_phases="" phase_times=""
 
 run_phase() {
-	local name=$1 out line rc
+	local name=$1 out line rc start=$SECONDS
 	shift
 	echo "=== $name: $*"
 	out=$(mktemp)
 	"$@" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
+	phase_times="$phase_times $name:$((SECONDS - start))s"
 	line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n 1)
 	rm -f "$out"
 	if [ -n "$line" ]; then
@@ -46,6 +48,7 @@ run_phase vm-smp32 "$top/scripts/vmtest.sh" -f cloud -c 32 -t 900 -- \
 run_phase vm-systemd "$top/scripts/package_vmtest.sh"
 
 echo "==="
+echo "phase times:$phase_times"
 [ -z "$failed_phases" ] || echo "failed phases:$failed_phases"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ -z "$failed_phases" ]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make deb` builds both packages, lintian finds no error in them, and the
 # khist-dkms package installed here makes DKMS build and install khist.ko
-# for every installed test kernel's headers (cloud, rt; no load needed), in
+# for every packaged test kernel's headers (6.12 cloud and rt, 6.1 cloud,
+# whose headers ship no vmlinux: the module must still get its BTF), in
 # DKMS's place with the package's version. Removing the package removes the
 # modules again. KTAP out, closing "N passed, N failed, N skipped".
 set -u
@@ -53,7 +54,8 @@ contents() {
 		grep -qx /etc/khist/khistd.conf || { echo "khistd.conf is no conffile"; return 1; }
 	listing=$(dpkg-deb -c "$deb"/khist-dkms_"$version"_all.deb)
 	for f in ./usr/src/khist-$version/dkms.conf ./usr/src/khist-$version/kmod/Kbuild \
-		 ./usr/src/khist-$version/include/uapi/khist.h; do
+		 ./usr/src/khist-$version/include/uapi/khist.h ./usr/src/khist-$version/dkms-make.sh \
+		 ./usr/src/khist-$version/btf-kdir.sh; do
 		grep -q " $f\$" <<< "$listing" || { echo "khist-dkms lacks $f"; return 1; }
 	done
 	grep -q 'AUTOINSTALL="yes"' < <(dpkg-deb --fsys-tarfile "$deb"/khist-dkms_"$version"_all.deb |

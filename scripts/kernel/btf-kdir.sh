@@ -4,15 +4,19 @@
 # resolve_btfids (6.1): without them kbuild skips module BTF, and tp_btf on
 # the glue events and the module's kfuncs cannot work.
 #
-#   btf-kdir.sh dir RELEASE     the directory (cached, outside the tree)
-#   btf-kdir.sh build RELEASE   make it unless the cache has it (prints the dir)
+#   btf-kdir.sh dir RELEASE                 the directory (cached, outside the tree)
+#   btf-kdir.sh build RELEASE [HEADERS]     make it unless the cache has it
+#                                           (prints the dir); HEADERS: the
+#                                           kernel's headers, by default
+#                                           /usr/src/linux-headers-RELEASE
 #
 # The directory is the headers' files as links, plus vmlinux, the ELF image
 # taken out of /boot/vmlinuz-RELEASE (its .BTF is the running kernel's BTF;
 # pahole and resolve_btfids read the types from it), and resolve_btfids from
 # the newest installed linux-kbuild-6.12 (the tool reads and patches ELF and
 # BTF the same way for 6.1 modules). KHIST_KERNEL_CACHE overrides the parent
-# of the cache, /var/cache/khist/kdir.
+# of the cache, /var/cache/khist/kdir. The khist-dkms package runs this
+# script too (dkms-make.sh), with the cache in DKMS's build directory.
 set -euo pipefail
 
 die() { echo "btf-kdir: $*" >&2; exit 1; }
@@ -31,13 +35,14 @@ if [ -f "$cache/built" ]; then
 	exit 0
 fi
 
-headers=/usr/src/linux-headers-$release
+headers=${3:-/usr/src/linux-headers-$release}
 image=/boot/vmlinuz-$release
 [ -d "$headers" ] || die "$headers missing (install linux-headers-$release)"
 [ -r "$image" ] || die "$image missing (install linux-image-$release)"
 resolve_btfids=$(ls -d /usr/lib/linux-kbuild-6.12*/tools/bpf/resolve_btfids/resolve_btfids 2>/dev/null |
 	sort -V | tail -n 1)
-[ -n "$resolve_btfids" ] || die "no resolve_btfids (install a linux-kbuild-6.12 package)"
+[ -n "$resolve_btfids" ] ||
+	die "no resolve_btfids: install a linux-kbuild-6.12.* package (bookworm-security has them)"
 
 rm -rf "$cache"
 mkdir -p "$cache/tools/bpf/resolve_btfids"
@@ -64,6 +69,7 @@ elif grep -q '^CONFIG_KERNEL_GZIP=y' "$config"; then
 else
 	die "$release: unknown kernel compression in $config"
 fi
+command -v "${unpack%% *}" > /dev/null || die "$release: ${unpack%% *} missing (install the ${unpack%% *} package)"
 found=0
 for offset in $(LC_ALL=C grep -obUaP "$magic" "$image" | cut -d: -f1); do
 	# Trailing data after the payload makes the tools complain: the ELF decides.
