@@ -56,6 +56,24 @@ static __always_inline void khist_count_failure(void)
 }
 
 /*
+ * The value of @key in the shared hash @map, inserted as @zero when
+ * missing (another CPU may insert it first); NULL, counted as a failure,
+ * when the table is full and cannot take it.
+ */
+static __always_inline void *khist_hash_value(void *map, const void *key, const void *zero)
+{
+	void *value = bpf_map_lookup_elem(map, key);
+
+	if (value)
+		return value;
+	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+	value = bpf_map_lookup_elem(map, key);
+	if (!value)
+		khist_count_failure();
+	return value;
+}
+
+/*
  * A histogram: per-CPU rows of count, sum and buckets, one row per slot
  * (khist_collectors.h). The loader sets max_entries (slots) and value_size
  * (the row, which depends on the layout), so the value has no BTF type.

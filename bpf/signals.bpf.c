@@ -61,7 +61,7 @@ static __always_inline void count_generated(int sig, struct task_struct *task, i
 					    bool btf)
 {
 	struct khist_signal_key key = {};
-	__u64 one = 1, *count;
+	__u64 *count;
 
 	if (!task || !khist_task_wanted(task))
 		return;
@@ -71,16 +71,9 @@ static __always_inline void count_generated(int sig, struct task_struct *task, i
 	key.result = result >= 0 && result < KHIST_SIGNAL_RESULTS ? result : KHIST_SIGNAL_RESULTS;
 	bpf_get_current_comm(key.sender_comm, sizeof(key.sender_comm));
 	BPF_CORE_READ_INTO(&key.target_comm, task, comm);
-	count = bpf_map_lookup_elem(&signal_counts, &key);
+	count = khist_hash_value(&signal_counts, &key, &(__u64){ 0 });
 	if (count)
 		__sync_fetch_and_add(count, 1);
-	else if (bpf_map_update_elem(&signal_counts, &key, &one, BPF_NOEXIST)) {
-		count = bpf_map_lookup_elem(&signal_counts, &key);
-		if (count)
-			__sync_fetch_and_add(count, 1);
-		else
-			khist_count_failure();
-	}
 }
 
 /* The process is gone when its last thread exits: its exit code says how. */
