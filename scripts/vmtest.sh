@@ -169,8 +169,13 @@ fi
 
 bad='WARNING:|BUG:|Oops|refcount|lockdep is turned off|inconsistent lock state|suspicious RCU usage|bad unlock balance|lock held when returning|KASAN|UBSAN|Kernel panic|general protection fault|Call Trace:|possible circular locking|possible recursive locking|blocked for more than|rcu_.*detected stall|suspected memory leak|unreferenced object'
 # Kernel lines: the dumped kernel log, kmemleak's report and timestamped console lines.
+# The OOM killer's report (from "invoked oom-killer" to its "Killed process",
+# which the process collector's test causes) prints a stack by design: its
+# "Call Trace:" is not a problem report; every other line of it is checked.
 offending=$(awk '/^KHIST-VM-(DMESG|KMEMLEAK)-BEGIN/ {k = 1; next} /^KHIST-VM-(DMESG|KMEMLEAK)-END/ {k = 0}
-	k || /^\[ *[0-9]+\.[0-9]+\]/' "$log" | grep -E "$bad" || true)
+	k || /^\[ *[0-9]+\.[0-9]+\]/' "$log" |
+	awk '/invoked oom-killer:/ {oom = 1} oom && /Call Trace:/ {next} /Killed process [0-9]+/ {oom = 0} {print}' |
+	grep -E "$bad" || true)
 
 exit_line=$(grep -a '^KHIST-VM-EXIT: ' "$log" | tail -n 1 || true)
 if [ -n "$offending" ]; then
