@@ -10,6 +10,8 @@
  *                             at its end, so make it large)
  *   workload signal N         N SIGUSR1 sent to itself, ignored (the signal
  *                             generation path, no delivery)
+ *   workload fork N           N children forked, each exits at once and is
+ *                             waited for (a process's whole lifecycle)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -111,6 +113,21 @@ static double signal_loop(long n)
 	return (now_ns() - start) / n;
 }
 
+static double fork_loop(long n)
+{
+	double start = now_ns();
+
+	for (long i = 0; i < n; i++) {
+		pid_t child = fork();
+
+		if (child == 0)
+			_exit(0);
+		if (child < 0 || waitpid(child, NULL, 0) != child)
+			exit(1);
+	}
+	return (now_ns() - start) / n;
+}
+
 int main(int argc, char **argv)
 {
 	long n = atol(argv[argc - 1]);
@@ -128,11 +145,13 @@ int main(int argc, char **argv)
 		ns = read_loop(argv[2], n);
 	else if (!strcmp(argv[1], "signal"))
 		ns = signal_loop(n);
+	else if (!strcmp(argv[1], "fork"))
+		ns = fork_loop(n);
 	else
 		goto usage;
 	printf("%.1f\n", ns);
 	return 0;
 usage:
-	fprintf(stderr, "usage: workload getppid|pingpong|read-zero|signal N | read-file PATH N\n");
+	fprintf(stderr, "usage: workload getppid|pingpong|read-zero|signal|fork N | read-file PATH N\n");
 	return 2;
 }
