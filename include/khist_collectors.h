@@ -175,6 +175,43 @@ struct khist_signal_key {
 	char target_comm[KHIST_COMM_LEN];
 };
 
+/*
+ * process collector: lifecycle events per comm. Forks are counted under
+ * the parent's comm, execs under the comm the program got, exits, kills
+ * and OOM kills under the comm of the process that ended.
+ */
+struct khist_comm_key {
+	char comm[KHIST_COMM_LEN];
+};
+
+struct khist_process_counts {
+	__u64 forks;		/* new processes (no CLONE_THREAD) */
+	__u64 threads;		/* new threads */
+	__u64 execs;		/* successful execve(at) */
+	__u64 oom_kills;	/* chosen by the OOM killer (oom:mark_victim) */
+};
+
+/* How a process ended, per comm: its exit code, or the signal that killed it. */
+struct khist_process_end_key {
+	char comm[KHIST_COMM_LEN];
+	__u32 status;		/* exit code 0..255, or signal number */
+};
+
+/* By cgroup: KHIST_PROCESS_EVENTS counts per cgroup row. */
+enum khist_process_event {
+	KHIST_PROCESS_FORK,
+	KHIST_PROCESS_THREAD,
+	KHIST_PROCESS_EXEC,
+	KHIST_PROCESS_EXIT_ZERO,
+	KHIST_PROCESS_EXIT_NONZERO,
+	KHIST_PROCESS_KILLED,
+	KHIST_PROCESS_OOM_KILL,
+	KHIST_PROCESS_EVENTS,
+};
+
+#define KHIST_PROCESS_EVENT_NAMES { "fork", "thread", "exec", "exit_zero", "exit_nonzero", \
+				    "killed", "oom_kill" }
+
 /* sched collector */
 enum khist_switch_kind {
 	KHIST_SWITCH_VOLUNTARY,

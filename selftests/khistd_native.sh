@@ -65,6 +65,8 @@ enabled = $([ $by_cgroup = 1 ] && echo true || echo false)
 by_cgroup = 1
 [collector.signals]
 enabled = false
+[collector.process]
+enabled = false
 CONF
 result=$("$build/selftests/notify_wait" 20000 "$work/khistd.log" "$build/khistd" --config "$work/khistd.conf")
 set -- $result

@@ -63,6 +63,8 @@ ${2:-}
 pid = $burst
 [collector.sched]
 enabled = false
+[collector.process]
+pid = $burst
 [collector.vfs]
 enabled = ${3:-true}
 pid = $burst
