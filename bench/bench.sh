@@ -4,8 +4,9 @@
 # run by hand (libbpf-tools, bpftrace), measured interleaved in one run; then
 # khistd's own cost; then, in the test VM, the vfs attach modes side by side.
 # Writes build/bench/results.md. Environment: BENCH_ROUNDS (5), BENCH_VM (1),
-# BENCH_WORKLOADS (all: getppid pingpong read-zero read-file fork), BENCH_AGENT (1),
-# BENCH_CGROUP (1: bench/cgroup_cost.sh, the cost of series per cgroup).
+# BENCH_WORKLOADS (all: getppid pingpong read-zero read-file), BENCH_AGENT (1),
+# BENCH_CGROUP (1: bench/cgroup_cost.sh, the cost of series per cgroup),
+# BENCH_PROCESS (1: bench/process_cost.sh, the process collector against bpftrace).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build
@@ -34,16 +35,14 @@ declare -A workload_cmd=(
 	[pingpong]="$bin/workload pingpong 100000"
 	[read-zero]="$bin/workload read-zero 1000000"
 	[read-file]="$bin/workload read-file $cached 1000000"
-	[fork]="$bin/workload fork 5000"
 )
 declare -A conditions=(
 	[getppid]="none floor-syscalls floor-syscalls-clock floor-syscalls-timed khist-syscalls khist-syscalls-log2 khist-all syscount syscount-L bpftrace-count"
 	[pingpong]="none floor-sched khist-sched khist-sched-cgroup khist-all runqlat cpudist offcputime bpftrace-runqlat"
 	[read-zero]="none floor-syscalls floor-read-syscalls khist-vfs khist-vfs-nofiles khist-vfs-cgroup khist-all bpftrace-readlat"
 	[read-file]="none floor-syscalls floor-read-syscalls khist-vfs khist-vfs-nofiles khist-all bpftrace-readlat"
-	[fork]="none khist-process bpftrace-lifecycle"
 )
-workloads=${BENCH_WORKLOADS:-getppid pingpong read-zero read-file fork}
+workloads=${BENCH_WORKLOADS:-getppid pingpong read-zero read-file}
 
 declare -A bpftrace_program=(
 	[bpftrace-count]='tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }'
@@ -52,11 +51,6 @@ declare -A bpftrace_program=(
 	[bpftrace-runqlat]='tracepoint:sched:sched_wakeup, tracepoint:sched:sched_wakeup_new { @qtime[args->pid] = nsecs; }
 		tracepoint:sched:sched_switch { if (args->prev_state == 0) { @qtime[args->prev_pid] = nsecs; }
 		$ns = @qtime[args->next_pid]; if ($ns) { @usecs = hist((nsecs - $ns) / 1000); } delete(@qtime[args->next_pid]); }'
-	# What the process collector keeps, as a one-liner: forks per comm, exits
-	# per (comm, exit code), lifetimes (each exit is a process, as in the workload).
-	[bpftrace-lifecycle]='tracepoint:sched:sched_process_fork { @forks[comm] = count(); }
-		tracepoint:sched:sched_process_exit { @exits[comm, curtask->exit_code >> 8] = count();
-		@lifetime = hist(nsecs - curtask->group_leader->start_time); }'
 )
 
 peer_pid=
@@ -195,7 +189,6 @@ delta() {	# delta LABEL WORKLOAD KHIST BASE EVENTS_PER_OP: extra ns per event
 	target "vfs (syscalls mode, no file table) / bpftrace read hist (/dev/zero)" read-zero khist-vfs-nofiles bpftrace-readlat 0.25
 	target "vfs (syscalls mode, no file table) / bpftrace read hist (cached file)" read-file khist-vfs-nofiles bpftrace-readlat 0.25
 	target "syscall floor / bpftrace read hist (/dev/zero)" read-zero floor-syscalls bpftrace-readlat
-	target "process collector / bpftrace forks, exits, lifetimes (fork)" fork khist-process bpftrace-lifecycle 1.0
 	echo
 	echo
 	echo "Series by cgroup in wall-clock time: the machine's noise is larger than the"
@@ -212,13 +205,16 @@ failed=0
 if [ "${BENCH_CGROUP:-1}" = 1 ]; then
 	"$top/bench/cgroup_cost.sh" > "$out/cgroup.md" || { echo "bench: cgroup cost failed" >&2; failed=1; }
 fi
+if [ "${BENCH_PROCESS:-1}" = 1 ]; then
+	"$top/bench/process_cost.sh" > "$out/process.md" || { echo "bench: process cost failed" >&2; failed=1; }
+fi
 if [ "${BENCH_AGENT:-1}" = 1 ]; then
 	"$top/bench/agent_bench.sh" > "$out/agent.md" || { echo "bench: agent benchmark failed" >&2; failed=1; }
 fi
 if [ "${BENCH_VM:-1}" = 1 ]; then
 	"$top/bench/vm_bench.sh" > "$out/vm.md" || { echo "bench: VM benchmark failed" >&2; failed=1; }
 fi
-cat "$out/overhead.md" "$out/targets.md" "$out/cgroup.md" "$out/agent.md" "$out/vm.md" 2>/dev/null > "$build/bench/results.md"
+cat "$out/overhead.md" "$out/targets.md" "$out/cgroup.md" "$out/process.md" "$out/agent.md" "$out/vm.md" 2>/dev/null > "$build/bench/results.md"
 echo
 cat "$build/bench/results.md"
 echo
