@@ -57,7 +57,7 @@ libbpf_version=$(dpkg-query -W -f '${Version}' libbpf1)
 packages=(
 	systemd systemd-sysv dbus udev kmod apt procps iproute2 curl jq ca-certificates
 	initramfs-tools "linux-image-$kernel_release" "linux-headers-$kernel_release"
-	dkms gcc make libc6-dev dwarves
+	dkms gcc make libc6-dev dwarves lz4
 	"libbpf1=$libbpf_version" libelf1 zlib1g libnl-3-200 libnl-genl-3-200
 	libmicrohttpd12 libsystemd0 libinih1 libjson-c5 libprotobuf-c1
 )
