@@ -15,6 +15,7 @@
 
 #include "khist_common.bpf.h"
 #include "khist_cgroup.bpf.h"
+#include "khist_process_end.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -125,7 +126,7 @@ static __always_inline void on_exit(struct task_struct *task, bool btf)
 	__u32 code, sig;
 	__u64 lifetime;
 
-	if (BPF_CORE_READ(task, signal, live.counter) != 0 || !khist_task_wanted(task))
+	if (!khist_task_wanted(task) || !khist_process_ended(task))
 		return;
 	/* wait(2)'s status: a signal in the low 7 bits (0x80: core), else the code << 8. */
 	code = BPF_CORE_READ(task, exit_code);

@@ -15,6 +15,7 @@
 
 #include "khist_common.bpf.h"
 #include "khist_cgroup.bpf.h"
+#include "khist_process_end.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -82,7 +83,7 @@ static __always_inline void count_exit(struct task_struct *task)
 	__u32 sig;
 	__u64 *kills;
 
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (!khist_process_ended(task))
 		return;
 	/* A signal's death is its number in the low 7 bits (0x80: core dumped). */
 	sig = BPF_CORE_READ(task, exit_code) & 0x7f;
