@@ -73,6 +73,15 @@ static __always_inline void *khist_hash_value(void *map, const void *key, const 
 	return value;
 }
 
+/* Adds one to the u64 at @index of @map, an array every CPU shares (rare events). */
+static __always_inline void khist_shared_count(void *map, __u32 index)
+{
+	__u64 *count = bpf_map_lookup_elem(map, &index);
+
+	if (count)
+		__sync_fetch_and_add(count, 1);
+}
+
 /*
  * A histogram: per-CPU rows of count, sum and buckets, one row per slot
  * (khist_collectors.h). The loader sets max_entries (slots) and value_size

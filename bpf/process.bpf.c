@@ -59,18 +59,10 @@ static __always_inline __u32 task_row(struct task_struct *task, bool btf)
 	return khist_cgroup_row(btf ? khist_task_cgroup_btf(task) : khist_task_cgroup(task));
 }
 
-static __always_inline void count_by_cgroup(struct task_struct *task, bool btf,
-					    enum khist_process_event event)
+static __always_inline void count_by_cgroup(__u32 row, enum khist_process_event event)
 {
-	__u32 index;
-	__u64 *count;
-
-	if (!by_cgroup)
-		return;
-	index = task_row(task, btf) * KHIST_PROCESS_EVENTS + event;
-	count = bpf_map_lookup_elem(&cgroup_process_events, &index);
-	if (count)
-		__sync_fetch_and_add(count, 1);
+	if (by_cgroup)
+		khist_shared_count(&cgroup_process_events, row * KHIST_PROCESS_EVENTS + event);
 }
 
 /* The counts of @task's comm, made when missing. */
@@ -102,7 +94,7 @@ static __always_inline void on_fork(struct task_struct *parent, struct task_stru
 	if (!khist_task_wanted(parent))
 		return;
 	thread = BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid);
-	count_by_cgroup(parent, btf, thread ? KHIST_PROCESS_THREAD : KHIST_PROCESS_FORK);
+	count_by_cgroup(task_row(parent, btf), thread ? KHIST_PROCESS_THREAD : KHIST_PROCESS_FORK);
 	counts = counts_of(parent);
 	if (counts)
 		__sync_fetch_and_add(thread ? &counts->threads : &counts->forks, 1);
@@ -114,7 +106,7 @@ static __always_inline void on_exec(struct task_struct *task, bool btf)
 
 	if (!khist_task_wanted(task))
 		return;
-	count_by_cgroup(task, btf, KHIST_PROCESS_EXEC);
+	count_by_cgroup(task_row(task, btf), KHIST_PROCESS_EXEC);
 	counts = counts_of(task);
 	if (counts)
 		__sync_fetch_and_add(&counts->execs, 1);
@@ -123,24 +115,25 @@ static __always_inline void on_exec(struct task_struct *task, bool btf)
 /* A thread exits: when it is its process's last, the process has ended. */
 static __always_inline void on_exit(struct task_struct *task, bool btf)
 {
-	__u32 code, sig;
+	__u32 code, sig, row;
 	__u64 lifetime;
 
 	if (!khist_task_wanted(task) || !khist_process_ended(task))
 		return;
 	/* wait(2)'s status: a signal in the low 7 bits (0x80: core), else the code << 8. */
+	row = task_row(task, btf);	/* once, for the counts and the histogram */
 	code = BPF_CORE_READ(task, exit_code);
 	sig = code & 0x7f;
 	if (sig) {
-		count_by_cgroup(task, btf, KHIST_PROCESS_KILLED);
+		count_by_cgroup(row, KHIST_PROCESS_KILLED);
 		count_end(&process_kills, task, sig);
 	} else {
 		code = (code >> 8) & 0xff;
-		count_by_cgroup(task, btf, code ? KHIST_PROCESS_EXIT_NONZERO : KHIST_PROCESS_EXIT_ZERO);
+		count_by_cgroup(row, code ? KHIST_PROCESS_EXIT_NONZERO : KHIST_PROCESS_EXIT_ZERO);
 		count_end(&process_exits, task, code);
 	}
 	lifetime = bpf_ktime_get_ns() - BPF_CORE_READ(task, group_leader, start_time);
-	khist_hist_record(&process_lifetime_hist, task_row(task, btf), lifetime, KHIST_UNIT_NS);
+	khist_hist_record(&process_lifetime_hist, row, lifetime, KHIST_UNIT_NS);
 }
 
 /* @task: the victim, not the task that ran out of memory (current). */
@@ -150,7 +143,7 @@ static __always_inline void on_oom_victim(struct task_struct *task, bool btf)
 
 	if (!task || !khist_task_wanted(task))
 		return;
-	count_by_cgroup(task, btf, KHIST_PROCESS_OOM_KILL);
+	count_by_cgroup(task_row(task, btf), KHIST_PROCESS_OOM_KILL);
 	counts = counts_of(task);
 	if (counts)
 		__sync_fetch_and_add(&counts->oom_kills, 1);

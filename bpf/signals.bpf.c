@@ -39,15 +39,12 @@ struct {
 /* @btf: @task is BTF-typed (a constant, so each caller keeps one of the paths). */
 static __always_inline void count_by_cgroup(int sig, struct task_struct *task, bool btf)
 {
-	__u32 row, index;
-	__u64 *count;
+	__u32 row;
 
 	/* The target is seldom the current task: its row is cached per CPU. */
 	row = btf ? khist_cpu_cached_cgroup_row(task) : khist_cgroup_row(khist_task_cgroup(task));
-	index = row * KHIST_SIGNAL_SLOTS + (sig >= 0 && sig < KHIST_SIGNAL_SLOTS ? sig : 0);
-	count = bpf_map_lookup_elem(&cgroup_signals, &index);
-	if (count)
-		__sync_fetch_and_add(count, 1);
+	khist_shared_count(&cgroup_signals,
+			   row * KHIST_SIGNAL_SLOTS + (sig >= 0 && sig < KHIST_SIGNAL_SLOTS ? sig : 0));
 }
 
 /* Processes ended by a signal: index = signal number. */
