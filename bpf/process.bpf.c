@@ -120,8 +120,8 @@ static __always_inline void on_exit(struct task_struct *task, bool btf)
 
 	if (!khist_task_wanted(task) || !khist_process_ended(task))
 		return;
-	/* wait(2)'s status: a signal in the low 7 bits (0x80: core), else the code << 8. */
 	row = task_row(task, btf);	/* once, for the counts and the histogram */
+	/* wait(2)'s status: a signal in the low 7 bits (0x80: core), else the code << 8. */
 	code = BPF_CORE_READ(task, exit_code);
 	sig = code & 0x7f;
 	if (sig) {
