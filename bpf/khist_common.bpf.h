@@ -169,6 +169,48 @@ static __always_inline void khist_hist_record(void *hist, __u32 slot, __u64 valu
 	khist_hist_record_at(hist, slot, value, khist_bucket_word(value, unit), unit);
 }
 
+/*
+ * A histogram with rows on demand (collector.h: rows_map, shared_map): the
+ * per-CPU row of @slot in @rows (slot -> row + 1), taking the next free one
+ * of @max_rows (@used, key 0, counts those handed out) the first time; -1
+ * when none is left.
+ */
+static __always_inline int khist_row_of_slot(void *rows, void *used, __u32 slot, __u32 max_rows)
+{
+	__u64 *row = bpf_map_lookup_elem(rows, &slot), *handed_out, taken, won;
+	__u32 zero = 0;
+
+	if (!row)
+		return -1;
+	if (*row)
+		return *row - 1;
+	handed_out = bpf_map_lookup_elem(used, &zero);
+	if (!handed_out || *handed_out >= max_rows)
+		return -1;
+	taken = __sync_fetch_and_add(handed_out, 1) + 1;
+	if (taken > max_rows)
+		return -1;
+	/* Another CPU may have given it a row meanwhile: theirs wins, this one stays unused. */
+	won = __sync_val_compare_and_swap(row, 0, taken);
+	return (int)(won ? won : taken) - 1;
+}
+
+/* Records @value (bucket at @word) in @slot's per-CPU @row of @hist, or in @shared's row of it. */
+static __always_inline void khist_hist_record_on_demand(void *hist, void *shared, int row,
+							__u32 slot, __u64 value, __u32 word,
+							enum khist_unit unit)
+{
+	__u64 *values;
+
+	if (row >= 0) {
+		khist_hist_record_at(hist, row, value, word, unit);
+		return;
+	}
+	values = bpf_map_lookup_elem(shared, &slot);
+	if (values)
+		khist_row_add_shared_at(values, value, word, unit);
+}
+
 static __always_inline bool khist_in_filter_cgroup(struct task_struct *task)
 {
 	struct cgroup *cgroup = BPF_CORE_READ(task, cgroups, dfl_cgrp);

@@ -120,44 +120,17 @@ int BPF_PROG(syscalls_enter, struct pt_regs *regs, long nr)
 	return 0;
 }
 
-/* This syscall's per-CPU row, taking the next free one on its first call; -1: none left. */
-static __always_inline int syscall_row(__u32 nr)
-{
-	__u64 *row = bpf_map_lookup_elem(&syscall_rows, &nr), *used, taken, won;
-	__u32 zero = 0;
-
-	if (!row)
-		return -1;
-	if (*row)
-		return *row - 1;
-	used = bpf_map_lookup_elem(&syscall_rows_used, &zero);
-	if (!used || *used >= syscall_latency_rows)
-		return -1;
-	taken = __sync_fetch_and_add(used, 1) + 1;
-	if (taken > syscall_latency_rows)
-		return -1;
-	/* Another CPU may have given it a row meanwhile: theirs wins, this one stays unused. */
-	won = __sync_val_compare_and_swap(row, 0, taken);
-	return (int)(won ? won : taken) - 1;
-}
-
 /*
  * Records the call's latency, whose bucket is at @word; returns the
  * syscall's per-CPU row, -1 when it has none.
  */
 static __always_inline int record_latency(__u32 nr, __u64 latency, __u32 word)
 {
-	int row = syscall_row(nr);
-	__u64 *values;
+	int row = khist_row_of_slot(&syscall_rows, &syscall_rows_used, nr, syscall_latency_rows);
 
-	if (row >= 0) {
-		khist_hist_record_at(&syscall_latency_hist, row, latency, word, KHIST_UNIT_NS);
-		return row;
-	}
-	values = bpf_map_lookup_elem(&syscall_latency_shared, &nr);
-	if (values)
-		khist_row_add_shared_at(values, latency, word, KHIST_UNIT_NS);
-	return -1;
+	khist_hist_record_on_demand(&syscall_latency_hist, &syscall_latency_shared, row, nr,
+				    latency, word, KHIST_UNIT_NS);
+	return row;
 }
 
 /*
