@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <uapi/khist.h>
 
@@ -73,6 +75,29 @@ const char *collector_unit_name(enum collector_unit unit)
 
 static const char *const file_kind_names[KHIST_FILE_KIND_COUNT] = KHIST_FILE_KIND_NAMES;
 
+/*
+ * A disk's name from its dev_t: the last part of its sysfs link
+ * (/sys/dev/block/253:0 -> ../../devices/.../block/vda), else major:minor
+ * (a disk that went away).
+ */
+static const char *disk_name(__u32 dev, char *buf, size_t size)
+{
+	char path[64], target[PATH_MAX];
+	const char *name;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", dev >> 20, dev & 0xfffff);
+	len = readlink(path, target, sizeof(target) - 1);
+	if (len <= 0) {
+		snprintf(buf, size, "%u:%u", dev >> 20, dev & 0xfffff);
+		return buf;
+	}
+	target[len] = '\0';
+	name = strrchr(target, '/');
+	snprintf(buf, size, "%s", name ? name + 1 : target);
+	return buf;
+}
+
 static const char *decode_number(const struct field *field, __u64 number, char *buf, size_t size)
 {
 	const char *name = NULL;
@@ -100,6 +125,8 @@ static const char *decode_number(const struct field *field, __u64 number, char *
 		snprintf(buf, size, "%llu:%llu", (unsigned long long)number >> 20,
 			 (unsigned long long)number & 0xfffff);
 		return buf;
+	case DECODE_DISK:
+		return disk_name((__u32)number, buf, size);
 	case DECODE_FILE_KIND:
 		return number < KHIST_FILE_KIND_COUNT ? file_kind_names[number] : "unknown";
 	case DECODE_NAMES:

@@ -41,6 +41,7 @@ enum field_decoder {
 	DECODE_SIGNAL,		/* SIGUSR1, else the number */
 	DECODE_STRING,		/* a fixed-size char array: comm, file name */
 	DECODE_DEVICE,		/* the kernel's dev_t: major:minor */
+	DECODE_DISK,		/* a disk's dev_t: its name (vda, nvme0n1), else major:minor */
 	DECODE_FILE_KIND,	/* enum khist_file_kind */
 	DECODE_NAMES,		/* an index into @names */
 	DECODE_CGROUP,		/* a cgroup row: the cgroup's path, "other" for row 0 */
@@ -95,10 +96,27 @@ struct histogram_desc {
 	 */
 	const char *rows_map, *shared_map;
 	unsigned int rows;
+	/*
+	 * Slots in groups (a disk's): slot = group * @slots + the slot in the
+	 * group, for @groups groups. @group labels a group by its entry of
+	 * @group_map (an array the BPF side fills, indexed by group); groups
+	 * whose entry is all zeros have no series, and the last one, when
+	 * @group_other, is labelled "other" (what did not fit).
+	 */
+	const char *group_map;
+	unsigned int groups;
+	struct field group;
+	unsigned char group_other;
 	/* Loaded by cgroup: @slots per cgroup row, slot = row * @slots + slot. */
 	unsigned char by_cgroup;
 	unsigned char only_by_cgroup;	/* exported only when loaded by cgroup */
 };
+
+/* Every slot of a histogram, over its groups. */
+static inline unsigned int histogram_slots(const struct histogram_desc *desc)
+{
+	return desc->group_map ? desc->groups * desc->slots : desc->slots;
+}
 
 /* One u64 of a table's value, exported as a family with one series per row. */
 struct table_metric {
@@ -182,6 +200,8 @@ struct collector {
 	unsigned int histogram_count;
 	const struct table_desc *tables;
 	unsigned int table_count;
+	/* What it counts runs on no task of its own (I/O completions): filters are refused. */
+	unsigned char no_task_filters;
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

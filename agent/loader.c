@@ -203,10 +203,10 @@ static int size_histogram(struct bpf_object *obj, const struct histogram_desc *h
 	row = KHIST_HIST_ROW_WORDS(buckets.count) * sizeof(__u64);
 	if (!map || bpf_map__set_max_entries(map, hist->rows_map ? hist->rows :
 					     hist->by_cgroup && layout->by_cgroup ?
-					     layout->cgroup_rows * hist->slots : hist->slots) ||
+					     layout->cgroup_rows * hist->slots : histogram_slots(hist)) ||
 	    bpf_map__set_value_size(map, row))
 		return fail(-EINVAL, "cannot size map %s", hist->map);
-	if (hist->shared_map && (!shared || bpf_map__set_max_entries(shared, hist->slots) ||
+	if (hist->shared_map && (!shared || bpf_map__set_max_entries(shared, histogram_slots(hist)) ||
 				 bpf_map__set_value_size(shared, row)))
 		return fail(-EINVAL, "cannot size map %s", hist->shared_map);
 	return 0;
@@ -588,6 +588,10 @@ static int try_mode(const struct collector *collector, const struct collector_mo
 	if (!attempt->obj)
 		return fail(-errno, "opening the %s object: %s", collector->name, strerror(errno));
 
+	if (collector->no_task_filters &&
+	    (options->filter_tgid || options->filter_comm[0] || options->filter_cgroup))
+		return fail(-EINVAL, "%s counts work no task owns: --pid, --comm and --cgroup do "
+			    "not apply to it", collector->name);
 	if (options->filter_cgroup) {
 		err = cgroup_identity(options->filter_cgroup, &cgroup_id, &cgroup_level);
 		if (err)

@@ -391,6 +391,43 @@ out:
 	free(gone);
 }
 
+/*
+ * The label of each of a histogram's slot groups, from its group map: NULL
+ * for a group that holds nothing yet. NULL when the map cannot be read.
+ */
+static const char **group_labels_of(struct snapshot *snapshot,
+				    const struct snapshot_options *options,
+				    const struct snapshot_collector *state,
+				    const struct histogram_desc *desc)
+{
+	const char **labels = arena_alloc(snapshot, (desc->groups + 1) * sizeof(*labels));
+	struct reader_rows entries;
+	char buf[PATH_MAX];
+
+	if (!labels || reader_rows(options->pin_root, state->collector->name, desc->group_map,
+				   &entries, NULL))
+		return NULL;
+	for (unsigned int group = 0; group < desc->groups; group++) {
+		const char *entry = (const char *)entries.values + (size_t)group * entries.value_size;
+		bool empty = true;
+
+		labels[group] = NULL;
+		if (desc->group_other && group == desc->groups - 1) {
+			labels[group] = "other";
+			continue;
+		}
+		if (group >= entries.count)
+			continue;
+		for (unsigned int b = 0; b < entries.value_size; b++)
+			empty &= !entry[b];
+		if (!empty)
+			labels[group] = arena_string(snapshot, collector_decode(
+				&desc->group, NULL, entry, buf, sizeof(buf)));
+	}
+	reader_rows_free(&entries);
+	return labels;
+}
+
 /* A histogram's family and the counters derived from its counts and sums. */
 static void take_histogram(struct snapshot *snapshot, const struct snapshot_options *options,
 			   struct snapshot_collector *state, const struct histogram_desc *desc)
@@ -398,6 +435,7 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 	const struct collector *collector = state->collector;
 	struct snapshot_family *family, *count_family = NULL, *sum_family = NULL;
 	struct snapshot_label **slot_labels;
+	const char **group_labels = NULL;
 	unsigned int *label_counts;
 	bool by_cgroup = desc->by_cgroup && state->meta.by_cgroup;
 	struct reader_rows rows;
@@ -416,7 +454,8 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 						 &rows) :
 	    reader_rows(options->pin_root, collector->name, desc->map, &rows, NULL))
 		return;
-	if (by_cgroup && !cgroup_rows_of(snapshot, options, state)) {
+	if ((by_cgroup && !cgroup_rows_of(snapshot, options, state)) ||
+	    (desc->group_map && !(group_labels = group_labels_of(snapshot, options, state, desc)))) {
 		reader_rows_free(&rows);
 		return;
 	}
@@ -474,6 +513,22 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 				label_counts[i] = 2;
 			}
 			slot_labels[i] = labels;
+		} else if (desc->group_map) {
+			struct snapshot_label *labels;
+			const char *group = slot / desc->slots < desc->groups ?
+					    group_labels[slot / desc->slots] : NULL;
+
+			if (!group)
+				continue;
+			labels = arena_alloc(snapshot, 2 * sizeof(*labels));
+			if (!labels)
+				break;
+			labels[0] = (struct snapshot_label){ desc->group.label, group };
+			labels[1] = (struct snapshot_label){ desc->slot.label, arena_string(
+				snapshot, collector_decode_slot(&desc->slot, slot % desc->slots, buf,
+								sizeof(buf))) };
+			slot_labels[i] = labels;
+			label_counts[i] = 2;
 		} else if (desc->slot.label) {
 			slot_labels[i] = labels_one(snapshot, desc->slot.label,
 						    collector_decode_slot(&desc->slot, slot, buf,
@@ -508,7 +563,7 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 			count += row[KHIST_HIST_ROW_BUCKETS + b];
 		/* By cgroup, rows nobody was given would be series of zeros (or none at all). */
 		if ((!count && (!desc->all_slots || by_cgroup) && label_count) ||
-		    (by_cgroup && !slot_labels[i]))
+		    ((by_cgroup || desc->group_map) && !slot_labels[i]))
 			continue;
 		if (count_family)
 			add_value(count_family, slot_labels[i], label_count, count);
