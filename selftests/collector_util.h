@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -305,6 +307,33 @@ static inline int run_shell(const char *command, char *output, size_t size)
 		;
 	status = pclose(pipe);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * Whether @pid is asleep in clock_nanosleep within @seconds. A tool that
+ * sleeps only once it is ready (the CLI between snapshots, a peer once
+ * its programs are attached) is then ready: a wait on that, not on a
+ * fixed time, holds on a slow (debug, loaded) machine.
+ */
+static inline bool wait_until_sleeping(pid_t pid, unsigned int seconds)
+{
+	char path[64], text[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	for (unsigned int tries = 0; tries < seconds * 100; tries++) {
+		FILE *file = fopen(path, "r");
+		bool sleeping = false;
+
+		if (!file)
+			return false;
+		if (fgets(text, sizeof(text), file))
+			sleeping = atoi(text) == SYS_clock_nanosleep || atoi(text) == SYS_nanosleep;
+		fclose(file);
+		if (sleeping)
+			return true;
+		usleep(10000);
+	}
+	return false;
 }
 
 /* Where the khist binary is: $KHIST_BUILD, else ./build. */

@@ -347,33 +347,6 @@ static pid_t start_khist(const char *command, FILE **out)
 	return pid;
 }
 
-/*
- * Whether @pid is asleep in clock_nanosleep within @seconds: the CLI sleeps
- * only between snapshots, so then it has taken its baseline. Waiting for
- * that, not for a fixed time, is what keeps a slow (debug, loaded) machine
- * from counting the calls before the baseline.
- */
-static bool wait_until_sleeping(pid_t pid, unsigned int seconds)
-{
-	char path[64], text[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
-	for (unsigned int tries = 0; tries < seconds * 100; tries++) {
-		FILE *file = fopen(path, "r");
-		bool sleeping = false;
-
-		if (!file)
-			return false;
-		if (fgets(text, sizeof(text), file))
-			sleeping = atoi(text) == SYS_clock_nanosleep || atoi(text) == SYS_nanosleep;
-		fclose(file);
-		if (sleeping)
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
 /* --clear --interval: N tables, each with only its own interval's calls. */
 static void test_hist_clear(void)
 {
