@@ -441,6 +441,9 @@ static json_object *list_json(const struct snapshot *snapshot)
 			if (desc->slot.label)
 				json_object_object_add(entry, "label",
 						       json_object_new_string(desc->slot.label));
+			if (desc->group_map)
+				json_object_object_add(entry, "group_label",
+						       json_object_new_string(desc->group.label));
 			json_object_array_add(histograms, entry);
 		}
 		for (unsigned int t = 0; t < collector->table_count; t++) {
@@ -502,9 +505,12 @@ int cli_list(int argc, char **argv)
 		for (unsigned int h = 0; h < collectors[i]->histogram_count; h++) {
 			const struct histogram_desc *desc = &collectors[i]->histograms[h];
 
-			printf("  %-18s %-9s %-6s %s%s%s\n", desc->name, collectors[i]->name,
+			printf("  %-18s %-9s %-6s %s%s%s%s%s\n", desc->name, collectors[i]->name,
 			       desc->unit == UNIT_NS ? "ns" : "bytes", desc->help,
-			       desc->slot.label ? ", by " : "", desc->slot.label ? desc->slot.label : "");
+			       desc->slot.label ? ", by " : "",
+			       desc->group_map ? desc->group.label : "",
+			       desc->group_map ? " and " : "",
+			       desc->slot.label ? desc->slot.label : "");
 		}
 	printf("Tables (khist top NAME) and their families (khistd):\n");
 	for (unsigned int i = 0; i < collector_count; i++)

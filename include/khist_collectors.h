@@ -212,6 +212,46 @@ enum khist_process_event {
 #define KHIST_PROCESS_EVENT_NAMES { "fork", "thread", "exec", "exit_zero", "exit_nonzero", \
 				    "killed", "oom_kill" }
 
+/*
+ * block collector: requests per disk (its request queue's id, which the
+ * kernel hands out from 0 as disks appear) and op. Disks past the last
+ * group share the "other" group; a group's entry of block_disks holds its
+ * disk's dev_t for the agent to name.
+ */
+enum khist_block_op {
+	KHIST_BLOCK_READ,
+	KHIST_BLOCK_WRITE,
+	KHIST_BLOCK_FLUSH,
+	KHIST_BLOCK_DISCARD,
+	KHIST_BLOCK_OTHER,	/* write-zeroes, secure erase, zone and driver ops */
+	KHIST_BLOCK_OPS,
+};
+
+#define KHIST_BLOCK_OP_NAMES	{ "read", "write", "flush", "discard", "other" }
+
+/* Disk groups: one per request queue id below KHIST_BLOCK_DISKS - 1, then "other". */
+#define KHIST_BLOCK_DISKS	64
+#define KHIST_BLOCK_SLOTS	(KHIST_BLOCK_DISKS * KHIST_BLOCK_OPS)
+/* Per-CPU histogram rows for the (disk, op) pairs that occur first; the rest share rows. */
+#define KHIST_BLOCK_ROWS	24
+/* Requests between issue and completion that are timed at once. */
+#define KHIST_BLOCK_IN_FLIGHT	16384
+
+struct khist_block_disk {
+	__u32 dev;		/* the kernel's dev_t of the disk; 0: no disk yet */
+};
+
+struct khist_block_key {
+	__u32 dev;		/* the disk's dev_t */
+	__u32 op;		/* enum khist_block_op */
+};
+
+struct khist_block_counts {
+	__u64 requests;		/* completed in full */
+	__u64 bytes;		/* completed, partial completions included */
+	__u64 errors;		/* completions with an error status */
+};
+
 /* sched collector */
 enum khist_switch_kind {
 	KHIST_SWITCH_VOLUNTARY,

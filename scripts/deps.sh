@@ -17,6 +17,8 @@ base_packages=(
 	libnl-3-dev libnl-genl-3-dev
 	libmicrohttpd-dev libsystemd-dev libinih-dev libjson-c-dev libprotobuf-c-dev protobuf-c-compiler
 	busybox-static cpio kmod curl jq file util-linux
+	# A peer the block collector's test compares counts with (biolatency).
+	libbpf-tools
 	prometheus systemd
 	# Packages (make deb), the man pages' check, the systemd VM's root filesystem.
 	debhelper dh-dkms dkms lintian groff-base mmdebstrap e2fsprogs
@@ -29,7 +31,7 @@ base_packages=(
 backport_packages=(libbpf-dev bpftool qemu-system-x86)
 
 # The peers `make bench` measures khist against (scripts/deps.sh --bench).
-bench_packages=(libbpf-tools bpftrace hyperfine)
+bench_packages=(bpftrace hyperfine)
 
 die() { echo "deps.sh: $*" >&2; exit 1; }
 

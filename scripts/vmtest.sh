@@ -74,8 +74,32 @@ tar -C "$top/build" --exclude=./vm --exclude=./kmod --exclude='*.o' \
 mkdir -p "$root/khist/build/kmod/$release"
 cp "$module_dir/khist.ko" "$root/khist/build/kmod/$release/"
 
+# The scratch disk's driver, where the kernel has it as modules (Debian's
+# do; the debug kernel has it built in): insmod-ed by init, in order.
+modules=$root/khist/vm-modules
+: > "$modules"
+if [ -f "/lib/modules/$release/modules.dep" ]; then
+	mkdir -p "$root/lib/modules"
+	for module in virtio_pci virtio_blk; do
+		modprobe --show-depends -S "$release" "$module"
+	done | awk '$1 == "insmod" { print $2 }' |
+	while read -r ko; do
+		name=$(basename "$ko"); name=${name%.xz}; name=${name%.zst}
+		[ -e "$root/lib/modules/$name" ] && continue
+		case $ko in
+		*.xz) xz -dc "$ko" > "$root/lib/modules/$name" ;;
+		*.zst) zstd -qdc "$ko" > "$root/lib/modules/$name" ;;
+		*) cp "$ko" "$root/lib/modules/$name" ;;
+		esac
+		echo "/lib/modules/$name" >> "$modules"
+	done
+fi
+# A blank disk for the block collector's test, found in the guest by its serial.
+truncate -s 0 "$work/scratch.img"
+truncate -s 64M "$work/scratch.img"
+
 # Host tools the tests use, and every shared library of every ELF file.
-for tool in bpftool ${VMTEST_EXTRA_TOOLS:-}; do
+for tool in bpftool biolatency ${VMTEST_EXTRA_TOOLS:-}; do
 	path=$(command -v "$tool") || continue
 	path=$(readlink -f "$path")
 	cp "$path" "$root/usr/sbin/$(basename "$tool")"
@@ -119,6 +143,20 @@ mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 ip link set lo up
+while read -r module; do
+	insmod "$module" || echo "KHIST-VM: insmod $module failed"
+done < /khist/vm-modules
+# The scratch disk (vmtest.sh attaches it): the block collector's test uses it.
+for tries in 1 2 3 4 5 6 7 8 9 10; do
+	for serial in /sys/block/*/serial; do
+		[ "$(cat "$serial" 2>/dev/null)" = khist-scratch ] || continue
+		disk=${serial%/serial}
+		export KHIST_TEST_DISK=/dev/${disk##*/}
+	done
+	[ -n "${KHIST_TEST_DISK:-}" ] && break
+	sleep 1
+done
+echo "KHIST-VM: scratch disk ${KHIST_TEST_DISK:-missing}"
 # Leaks are counted from here on (a debug kernel has kmemleak).
 [ -w /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
 echo "KHIST-VM: booted $(uname -r)"
@@ -153,6 +191,8 @@ chmod +x "$root/init"
 log=$work/console.log
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$memory" -smp "$cpus"
 	-kernel "$image" -initrd "$work/initramfs.cpio.gz"
+	-drive "file=$work/scratch.img,if=none,id=scratch,format=raw"
+	-device virtio-blk-pci,drive=scratch,serial=khist-scratch
 	-append "console=ttyS0 panic=-1 loglevel=5${kernel_args:+ $kernel_args}"
 	-no-reboot -display none -vga none -monitor none -serial stdio)
 

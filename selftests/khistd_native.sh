@@ -67,6 +67,8 @@ by_cgroup = 1
 enabled = false
 [collector.process]
 enabled = false
+[collector.block]
+enabled = false
 CONF
 result=$("$build/selftests/notify_wait" 20000 "$work/khistd.log" "$build/khistd" --config "$work/khistd.conf")
 set -- $result

@@ -38,7 +38,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The process every collector is filtered to: its counts move only when asked.
+# The process every collector is filtered to: its counts move only when asked
+# (sched and block, which count what no one process owns, stay off).
 WORKLOAD_DONE=$work/done "$build/selftests/workload" burst $calls &
 burst=$!
 run_burst() {	# one burst of $calls getppid() calls, waited for
@@ -62,6 +63,8 @@ ${2:-}
 [collector.syscalls]
 pid = $burst
 [collector.sched]
+enabled = false
+[collector.block]
 enabled = false
 [collector.process]
 pid = $burst
