@@ -34,7 +34,7 @@ static const char usage_text[] =
 "      --precision P      0..5: the schema of exponential buckets (default 3, buckets\n"
 "                         at most 9 % wide), or k of log-linear ones (default 2)\n"
 "      --mode MODE        attach mode (vfs: glue, fentry, kprobe, syscalls; sched, signals,\n"
-"                         process: tp_btf, raw_tp)\n"
+"                         process, block: tp_btf, raw_tp)\n"
 "      --pid PID --comm COMM --cgroup PATH   count only these tasks\n"
 "      --by-cgroup DEPTH  series per cgroup DEPTH levels below the cgroup2 root\n"
 "                         (1..15; 0 = off)\n"
