@@ -30,8 +30,9 @@ COLLECTOR_NAMES	:= $(patsubst agent/collectors/%.c,%,$(COLLECTOR_SRCS))
 AGENT_LIB_SRCS	:= agent/bpffs.c agent/buckets.c agent/error.c agent/kmod_client.c agent/collector.c \
 		   agent/loader.c agent/reader.c agent/snapshot.c agent/text.c agent/json.c \
 		   agent/kmod_stats.c agent/config.c agent/prometheus.c agent/protobuf.c \
-		   agent/http.c agent/memory.c agent/cgroup.c $(COLLECTOR_SRCS)
-KHIST_SRCS	:= agent/cli.c agent/cli_show.c agent/cli_kmod.c agent/cli_memory.c
+		   agent/http.c agent/memory.c agent/cgroup.c agent/ksyms.c agent/stacks.c \
+		   agent/flamegraph.c $(COLLECTOR_SRCS)
+KHIST_SRCS	:= agent/cli.c agent/cli_show.c agent/cli_kmod.c agent/cli_memory.c agent/cli_stacks.c
 AGENT_BINS	:= $(OUT)/khist $(OUT)/khistd
 
 .DEFAULT_GOAL := all

@@ -34,7 +34,7 @@ static const char usage_text[] =
 "      --precision P      0..5: the schema of exponential buckets (default 3, buckets\n"
 "                         at most 9 % wide), or k of log-linear ones (default 2)\n"
 "      --mode MODE        attach mode (vfs: glue, fentry, kprobe, syscalls; sched, signals,\n"
-"                         process, block: tp_btf, raw_tp)\n"
+"                         process, block, stacks: tp_btf, raw_tp)\n"
 "      --pid PID --comm COMM --cgroup PATH   count only these tasks\n"
 "      --by-cgroup DEPTH  series per cgroup DEPTH levels below the cgroup2 root\n"
 "                         (1..15; 0 = off)\n"
@@ -52,6 +52,10 @@ static const char usage_text[] =
 "                         kernel memory of the loaded collectors' maps, here and with N\n"
 "                         possible CPUs (default 128); --check: fail unless the formula\n"
 "                         gives what the kernel reports\n"
+"  stacks offcpu [--rows N] [--folded | --json | --svg FILE]\n"
+"                         kernel stacks by off-CPU time (the stacks collector): the\n"
+"                         top N, the folded format of flame-graph tools (microseconds),\n"
+"                         JSON, or a self-contained SVG flame graph\n"
 "\n"
 "Reading (from the pins; works whether khistd runs or not):\n"
 "  hist NAME [--slot LABEL] [--interval S] [--count N] [--us|--ms] [--clear] [--json]\n"
@@ -575,7 +579,7 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{ "load", cli_load }, { "unload", cli_unload }, { "status", cli_status },
 		{ "list", cli_list }, { "filter", cli_filter }, { "hist", cli_hist },
-		{ "memory", cli_memory },
+		{ "memory", cli_memory }, { "stacks", cli_stacks },
 		{ "top", cli_top }, { "kmod", cli_kmod },
 	};
 

@@ -20,6 +20,7 @@ int cli_hist(int argc, char **argv);
 int cli_top(int argc, char **argv);
 int cli_kmod(int argc, char **argv);
 int cli_memory(int argc, char **argv);
+int cli_stacks(int argc, char **argv);
 
 const char *cli_pin_root(void);
 void cli_set_pin_root(const char *root);

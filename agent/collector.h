@@ -190,6 +190,21 @@ struct table_desc {
 	const char *rows_map;
 };
 
+/*
+ * Kernel stacks and the time spent in them: a hash of struct
+ * khist_stack_key (stack id, comm) -> struct khist_stack_value, and the
+ * stack trace map the ids point into. Read whole by stacks.c (khist
+ * stacks, khistd's /api/v1/stacks and /flamegraph.svg), not exported as
+ * series: a fleet's stacks are too many labels.
+ */
+struct stack_desc {
+	const char *name;		/* khist stacks NAME */
+	const char *help;
+	const char *map;
+	const char *traces_map;		/* BPF_MAP_TYPE_STACK_TRACE */
+	const char *drops_map;		/* u64 per enum khist_stack_drop, per CPU */
+};
+
 struct collector {
 	const char *name;
 	const char *description;
@@ -200,6 +215,8 @@ struct collector {
 	unsigned int histogram_count;
 	const struct table_desc *tables;
 	unsigned int table_count;
+	const struct stack_desc *stacks;
+	unsigned int stack_count;
 	/* What it counts runs on no task of its own (I/O completions): filters are refused. */
 	unsigned char no_task_filters;
 };
@@ -210,6 +227,7 @@ struct collector {
 #define COLLECTOR_MODES(array) .modes = array, .mode_count = ARRAY_SIZE(array)
 #define COLLECTOR_HISTOGRAMS(array) .histograms = array, .histogram_count = ARRAY_SIZE(array)
 #define COLLECTOR_TABLES(array) .tables = array, .table_count = ARRAY_SIZE(array)
+#define COLLECTOR_STACKS(array) .stacks = array, .stack_count = ARRAY_SIZE(array)
 
 /* Maps of bpf/khist_cgroup.bpf.h, in collectors that can break down by cgroup. */
 #define CGROUP_ROW_MAP		"cgroup_row_of"

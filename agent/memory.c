@@ -47,6 +47,8 @@ int memory_kernel_sizes(struct kernel_sizes *sizes, struct error_context *error)
 	sizes->hash_bucket = struct_size(btf, "bucket", "head");
 	sizes->hash_elem = struct_size(btf, "htab_elem", NULL);
 	sizes->storage_bucket = struct_size(btf, "bpf_local_storage_map_bucket", NULL);
+	sizes->stack_map = struct_size(btf, "bpf_stack_map", NULL);
+	sizes->stack_bucket = struct_size(btf, "stack_map_bucket", NULL);
 	btf__free(btf);
 	sizes->possible_cpus = cpus > 0 ? (unsigned int)cpus : 1;
 	if (!sizes->bpf_array || !sizes->bpf_htab || !sizes->local_storage_map ||
@@ -103,6 +105,12 @@ __u64 memory_bytes(const struct map_memory *map, const struct kernel_sizes *size
 	case BPF_MAP_TYPE_TASK_STORAGE:
 		return sizes->local_storage_map + sizes->storage_bucket *
 		       (cpus > 2 ? pow2_at_least(cpus) : 2);
+	case BPF_MAP_TYPE_STACK_TRACE:
+		/* A bucket pointer per slot, and every stack preallocated. */
+		if (!sizes->stack_map || !sizes->stack_bucket)
+			return map->memlock;
+		return sizes->stack_map + sizeof(void *) * pow2_at_least(entries) +
+		       (sizes->stack_bucket + (__u64)map->value_size) * entries;
 	default:
 		return map->memlock;
 	}
@@ -169,6 +177,7 @@ static int add_map(struct map_memory **maps, unsigned int *count, __u32 id)
 	case BPF_MAP_TYPE_ARRAY: case BPF_MAP_TYPE_PERCPU_ARRAY: case BPF_MAP_TYPE_HASH:
 	case BPF_MAP_TYPE_LRU_HASH: case BPF_MAP_TYPE_PERCPU_HASH:
 	case BPF_MAP_TYPE_LRU_PERCPU_HASH: case BPF_MAP_TYPE_TASK_STORAGE:
+	case BPF_MAP_TYPE_STACK_TRACE:
 		/* Preallocated hashes only: others hold what is in them. */
 		one->modelled = !(info.map_flags & BPF_F_NO_PREALLOC) ||
 				info.type == BPF_MAP_TYPE_TASK_STORAGE;

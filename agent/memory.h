@@ -28,6 +28,7 @@ struct kernel_sizes {
 	unsigned int bpf_array, bpf_htab, local_storage_map;
 	/* Bigger with lock debugging (lockdep makes a spinlock 64 bytes or more). */
 	unsigned int hash_bucket, hash_elem, storage_bucket;
+	unsigned int stack_map, stack_bucket;	/* 0: not in this kernel's BTF */
 	unsigned int possible_cpus;
 };
 

@@ -252,6 +252,34 @@ struct khist_block_counts {
 	__u64 errors;		/* completions with an error status */
 };
 
+/*
+ * stacks collector: off-CPU time per (kernel stack, comm). A task's stack
+ * is taken as it is switched out; the time it stayed off is added when it
+ * is switched back in.
+ */
+#define KHIST_STACK_DEPTH	48	/* frames kept of each stack */
+#define KHIST_STACK_TRACES	8192	/* distinct stacks */
+#define KHIST_STACK_ENTRIES	16384	/* (stack, comm) pairs */
+
+struct khist_stack_key {
+	__s32 stack_id;		/* in the stack trace map */
+	__u32 reserved;
+	char comm[KHIST_COMM_LEN];
+};
+
+struct khist_stack_value {
+	__u64 time_ns;		/* off CPU, summed */
+	__u64 count;		/* times switched back in */
+};
+
+enum khist_stack_drop {
+	KHIST_STACK_DROP_NO_STACK,	/* the stack trace map was full, or the stack's slot taken */
+	KHIST_STACK_DROP_TABLE_FULL,	/* a new (stack, comm) found the table full */
+	KHIST_STACK_DROPS,
+};
+
+#define KHIST_STACK_DROP_NAMES	{ "no_stack", "table_full" }
+
 /* sched collector */
 enum khist_switch_kind {
 	KHIST_SWITCH_VOLUNTARY,

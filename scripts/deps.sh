@@ -17,8 +17,11 @@ base_packages=(
 	libnl-3-dev libnl-genl-3-dev
 	libmicrohttpd-dev libsystemd-dev libinih-dev libjson-c-dev libprotobuf-c-dev protobuf-c-compiler
 	busybox-static cpio kmod curl jq file util-linux
-	# A peer the block collector's test compares counts with (biolatency).
-	libbpf-tools
+	# A peer the block collector's test compares counts with (biolatency), and
+	# the browser the stacks test renders its flame graph in.
+	libbpf-tools chromium
+	# What the package build (make deb) takes vmlinux.h from: any 6.12 cloud headers.
+	linux-headers-6.12-cloud-amd64
 	prometheus systemd
 	# Packages (make deb), the man pages' check, the systemd VM's root filesystem.
 	debhelper dh-dkms dkms lintian groff-base mmdebstrap e2fsprogs
