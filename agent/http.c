@@ -10,7 +10,9 @@
 
 #include "http.h"
 #include "json.h"
+#include "loader.h"
 #include "prometheus.h"
+#include "stacks.h"
 
 /* Headers and request line together; a GET needs far less. */
 #define REQUEST_MEMORY_LIMIT	(16 * 1024)
@@ -214,6 +216,88 @@ static enum MHD_Result histograms(struct MHD_Connection *connection, struct http
 	return respond_body(connection, "application/json", body, strlen(body));
 }
 
+/* The stacks of @desc, read as the histograms are: under the lock, one request's own. */
+static int take_stacks(struct http_context *context, const struct collector *collector,
+		       const struct stack_desc *desc, struct stack_set *set,
+		       struct error_context *error)
+{
+	int err;
+
+	pthread_rwlock_rdlock(context->lock);
+	err = !loader_is_loaded(context->snapshot->pin_root, collector) ?
+	      error_fail(error, -ENOENT, "the %s collector is not loaded", collector->name) :
+	      stacks_take(set, context->snapshot->pin_root, collector, desc, NULL, error);
+	pthread_rwlock_unlock(context->lock);
+	return err;
+}
+
+/* Every loaded stack set, the busiest ?rows=N (default 100) stacks of each. */
+static enum MHD_Result stacks(struct MHD_Connection *connection, struct http_context *context)
+{
+	const char *rows_text = MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND,
+							    "rows");
+	json_object *root = json_object_new_object(), *list = json_object_new_array();
+	unsigned long rows = 100;
+	char *body, *end;
+
+	if (rows_text) {
+		errno = 0;
+		rows = strtoul(rows_text, &end, 10);
+		if (errno || end == rows_text || *end || rows < 1 || rows > 100000) {
+			json_object_put(root);
+			json_object_put(list);
+			return respond_text(connection, MHD_HTTP_BAD_REQUEST,
+					    "rows: accepted values are 1..100000\n");
+		}
+	}
+	for (unsigned int c = 0; c < collector_count; c++)
+		for (unsigned int d = 0; d < collectors[c]->stack_count; d++) {
+			struct error_context error = {};
+			struct stack_set set;
+
+			if (take_stacks(context, collectors[c], &collectors[c]->stacks[d], &set,
+					&error))
+				continue;
+			json_object_array_add(list, stacks_json(&set, rows));
+			stacks_free(&set);
+		}
+	json_object_object_add(root, "stacks", list);
+	body = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+	json_object_put(root);
+	if (!body)
+		return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	return respond_body(connection, "application/json", body, strlen(body));
+}
+
+static enum MHD_Result flamegraph(struct MHD_Connection *connection, struct http_context *context)
+{
+	const struct collector *collector;
+	const struct stack_desc *desc = stacks_find("offcpu", &collector);
+	struct error_context error = {};
+	struct stack_set set;
+	char *body = NULL, text[ERROR_TEXT_SIZE + 2];
+	size_t len = 0;
+	FILE *out;
+	int err;
+
+	if (!desc || take_stacks(context, collector, desc, &set, &error)) {
+		snprintf(text, sizeof(text), "%s\n", error.text);
+		return respond(connection, error.code == -ENOENT ? MHD_HTTP_NOT_FOUND :
+			       MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
+			       strdup(text), strlen(text), true);
+	}
+	out = open_memstream(&body, &len);
+	err = out ? stacks_write_svg(out, &set, "khistd: off-CPU time by kernel stack") : -ENOMEM;
+	if (out && fclose(out) && !err)
+		err = -ENOMEM;
+	stacks_free(&set);
+	if (err) {
+		free(body);
+		return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "render failed\n");
+	}
+	return respond_body(connection, "image/svg+xml", body, len);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **request_state)
@@ -234,12 +318,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
 		return metrics(connection, context);
 	if (!strcmp(url, "/api/v1/histograms"))
 		return histograms(connection, context);
+	if (!strcmp(url, "/api/v1/stacks"))
+		return stacks(connection, context);
+	if (!strcmp(url, "/flamegraph.svg"))
+		return flamegraph(connection, context);
 	if (!strcmp(url, "/healthz"))
 		return *context->ready ? respond_text(connection, MHD_HTTP_OK, "ok\n") :
 		       respond_text(connection, MHD_HTTP_SERVICE_UNAVAILABLE, "starting\n");
 	if (!strcmp(url, "/"))
 		return respond_text(connection, MHD_HTTP_OK,
-				    "khistd: /metrics /api/v1/histograms /healthz\n");
+				    "khistd: /metrics /api/v1/histograms /api/v1/stacks "
+				    "/flamegraph.svg /healthz\n");
 	return respond_text(connection, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 

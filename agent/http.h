@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * khistd's HTTP endpoint (libmicrohttpd): GET /metrics, /api/v1/histograms
- * and /healthz, with bounded connections, request sizes and time per
+ * khistd's HTTP endpoint (libmicrohttpd): GET /metrics, /api/v1/histograms,
+ * /api/v1/stacks, /flamegraph.svg and /healthz, with bounded connections, request sizes and time per
  * connection, served from event-driven threads so a slow or garbage client
  * does not hold up a scrape.
  */

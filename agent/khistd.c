@@ -43,8 +43,8 @@ static const char usage_text[] =
 "  --version, --help\n"
 "\n"
 "Serves GET /metrics (Prometheus text 0.0.4; OpenMetrics 1.0 or protobuf\n"
-"with native histograms on request; gzip), GET /api/v1/histograms (JSON)\n"
-"and GET /healthz. SIGHUP reloads the configuration; SIGTERM stops, leaving\n"
+"with native histograms on request; gzip), GET /api/v1/histograms (JSON),\n"
+"GET /api/v1/stacks (JSON), GET /flamegraph.svg and GET /healthz. SIGHUP reloads the configuration; SIGTERM stops, leaving\n"
 "the collectors pinned and counting unless unload_on_exit = true.\n"
 "See khistd(8) and khistd.conf(5).\n";
 

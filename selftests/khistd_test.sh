@@ -19,7 +19,7 @@ ktap_header
 for tool in curl jq promtool; do
 	command -v $tool >/dev/null 2>&1 || ktap_exit_skip "needs $tool"
 done
-ktap_plan 20
+ktap_plan 21
 
 work=$(mktemp -d /tmp/khistd-test.XXXXXX)
 root=/sys/fs/bpf/khistd-test-$$
@@ -66,6 +66,8 @@ pid = $burst
 enabled = false
 [collector.block]
 enabled = false
+[collector.stacks]
+pid = $burst
 [collector.process]
 pid = $burst
 [collector.vfs]
@@ -164,6 +166,20 @@ json_equals_metrics() {
 	[ -s "$work/json-counts" ] && diff "$work/json-counts" "$work/metric-counts"
 }
 check json_counts_equal_metrics_counts json_equals_metrics
+# The burst process waits for its signal between bursts: off CPU in a stack of its own.
+stacks_endpoints() {
+	local type code
+	curl -sf "$url/api/v1/stacks?rows=5" -o "$work/stacks.json" || { echo "GET /api/v1/stacks"; return 1; }
+	jq -e '.stacks[0].name == "offcpu" and (.stacks[0].stacks | length) >= 1 and
+		(.stacks[0].stacks | length) <= 5 and (.stacks[0].stacks[0].frames | index(["schedule"]))' \
+		"$work/stacks.json" > /dev/null || { echo "stacks: $(head -c 400 "$work/stacks.json")"; return 1; }
+	type=$(curl -s -o "$work/flame.svg" -w '%{content_type}' "$url/flamegraph.svg")
+	[ "$type" = "image/svg+xml" ] && grep -q '<title>schedule (' "$work/flame.svg" &&
+		[ "$(tail -n 1 "$work/flame.svg")" = "</svg>" ] || { echo "flamegraph.svg: $type"; return 1; }
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$url/api/v1/stacks?rows=zero")
+	[ "$code" = 400 ] || { echo "rows=zero: HTTP $code"; return 1; }
+}
+check stacks_json_and_flamegraph_served stacks_endpoints
 
 # 9-12: HTTP edges
 codes() {
