@@ -352,10 +352,17 @@ static bool find_view(const char *name, struct top_view *view)
 				return false;
 			view->collector = collector;
 			view->histogram = desc;
+			/* Slots in groups: a row per (group, slot), the group first (disk, op). */
+			if (desc->group_map)
+				view->columns[view->column_count++] = (struct top_column){
+					.header = upper(desc->group.label, headers[view->column_count],
+							sizeof(headers[0])),
+					.label = desc->group.label };
 			view->columns[view->column_count++] = (struct top_column){
-				.header = upper(desc->slot.label, headers[0], sizeof(headers[0])),
+				.header = upper(desc->slot.label, headers[view->column_count],
+						sizeof(headers[0])),
 				.label = desc->slot.label };
-			view->key_count = 1;
+			view->key_count = view->column_count;
 			view->columns[view->column_count++] = (struct top_column){ .header = "COUNT" };
 			/* Tables of the collector labelled by the same thing: summed per slot. */
 			for (unsigned int t = 0; t < collector->table_count; t++) {

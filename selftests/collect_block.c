@@ -316,7 +316,7 @@ static void test_counts(const struct test_disk *disk)
 /* What a terminal user sees: the series titled by disk and op, and the disks table. */
 static void test_cli(const struct test_disk *disk)
 {
-	char args[256], command[512], output[16384], title[96];
+	char args[512], command[768], output[16384], title[96];
 	struct loader_options options;
 	bool ok = true;
 	int status;
@@ -345,6 +345,15 @@ static void test_cli(const struct test_disk *disk)
 	status = run_shell(command, output, sizeof(output));
 	EXPECT(ok, status == 0 && strstr(output, "DISK") && strstr(output, disk->name),
 	       "top disks: status %d: %s", status, output);
+	/* A histogram's top view keys its rows by disk and op, not by op over every disk. */
+	snprintf(args, sizeof(args), "top block_latency --count 1 --interval 1 --pin-root %s &"
+		 " sleep 0.3; dd if=%s of=/dev/null bs=4096 count=8 iflag=direct 2>/dev/null; wait",
+		 test_root(), disk->dev);
+	snprintf(command, sizeof(command), "%s/khist %s 2>&1", build_dir(), args);
+	status = run_shell(command, output, sizeof(output));
+	snprintf(title, sizeof(title), "%s ", disk->name);
+	EXPECT(ok, status == 0 && strstr(output, "DISK") && strstr(output, " OP ") &&
+		   strstr(output, title), "top block_latency: status %d: %s", status, output);
 	unload_all();
 	ktap_test_result(ok, "cli_shows_disks_and_ops");
 }
