@@ -6,7 +6,9 @@
 # Writes build/bench/results.md. Environment: BENCH_ROUNDS (5), BENCH_VM (1),
 # BENCH_WORKLOADS (all: getppid pingpong read-zero read-file), BENCH_AGENT (1),
 # BENCH_CGROUP (1: bench/cgroup_cost.sh, the cost of series per cgroup),
-# BENCH_PROCESS (1: bench/process_cost.sh, the process collector against bpftrace).
+# BENCH_PROCESS (1: bench/process_cost.sh, the process collector against bpftrace),
+# BENCH_BLOCK (1: bench/block_cost.sh, the block collector against biolatency),
+# BENCH_STACKS (1: bench/stacks_cost.sh, the stacks collector against offcputime).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build
@@ -208,13 +210,20 @@ fi
 if [ "${BENCH_PROCESS:-1}" = 1 ]; then
 	"$top/bench/process_cost.sh" > "$out/process.md" || { echo "bench: process cost failed" >&2; failed=1; }
 fi
+if [ "${BENCH_BLOCK:-1}" = 1 ]; then
+	"$top/bench/block_cost.sh" > "$out/block.md" || { echo "bench: block cost failed" >&2; failed=1; }
+fi
+if [ "${BENCH_STACKS:-1}" = 1 ]; then
+	"$top/bench/stacks_cost.sh" > "$out/stacks.md" || { echo "bench: stacks cost failed" >&2; failed=1; }
+fi
 if [ "${BENCH_AGENT:-1}" = 1 ]; then
 	"$top/bench/agent_bench.sh" > "$out/agent.md" || { echo "bench: agent benchmark failed" >&2; failed=1; }
 fi
 if [ "${BENCH_VM:-1}" = 1 ]; then
 	"$top/bench/vm_bench.sh" > "$out/vm.md" || { echo "bench: VM benchmark failed" >&2; failed=1; }
 fi
-cat "$out/overhead.md" "$out/targets.md" "$out/cgroup.md" "$out/process.md" "$out/agent.md" "$out/vm.md" 2>/dev/null > "$build/bench/results.md"
+cat "$out/overhead.md" "$out/targets.md" "$out/cgroup.md" "$out/process.md" "$out/block.md" \
+	"$out/stacks.md" "$out/agent.md" "$out/vm.md" 2>/dev/null > "$build/bench/results.md"
 echo
 cat "$build/bench/results.md"
 echo
