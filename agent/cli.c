@@ -475,6 +475,14 @@ static json_object *list_json(const struct snapshot *snapshot)
 		}
 		json_object_object_add(one, "histograms", histograms);
 		json_object_object_add(one, "tables", tables);
+		if (collector->stack_count) {
+			json_object *stack_list = json_object_new_array();
+
+			for (unsigned int k = 0; k < collector->stack_count; k++)
+				json_object_array_add(stack_list, json_object_new_string(
+					collector->stacks[k].name));
+			json_object_object_add(one, "stacks", stack_list);
+		}
 		json_object_array_add(list, one);
 	}
 	json_object_object_add(root, "collectors", list);
@@ -525,6 +533,11 @@ int cli_list(int argc, char **argv)
 				printf("  %-18s %-9s %-28s %s\n", m ? "" : desc->name,
 				       collectors[i]->name, desc->metrics[m].family, desc->metrics[m].help);
 		}
+	printf("Stacks (khist stacks NAME):\n");
+	for (unsigned int i = 0; i < collector_count; i++)
+		for (unsigned int k = 0; k < collectors[i]->stack_count; k++)
+			printf("  %-18s %-9s %s\n", collectors[i]->stacks[k].name, collectors[i]->name,
+			       collectors[i]->stacks[k].help);
 	snapshot_free(&snapshot);
 	return EXIT_OK;
 }
