@@ -28,7 +28,8 @@ static const char usage_text[] =
 "usage: khist COMMAND [OPTIONS]\n"
 "\n"
 "Collectors (pinned under --pin-root, default " LOADER_DEFAULT_PIN_ROOT "):\n"
-"  load [COLLECTOR...]    load and pin collectors (default: all)\n"
+"  load [COLLECTOR...]    load and pin collectors (default: all but stacks, which\n"
+"                         is loaded only when named)\n"
 "      --layout LAYOUT    bucket layout: exponential (default; native histogram\n"
 "                         buckets), log-linear, or log2 (BCC's)\n"
 "      --precision P      0..5: the schema of exponential buckets (default 3, buckets\n"
@@ -106,14 +107,15 @@ int cli_runtime_error(const char *what, int err, const char *detail)
 	return EXIT_RUNTIME;
 }
 
-/* The collectors named in argv, or every one when none is. */
+/* The collectors named in argv, or when none is every one (@optional: with the optional ones). */
 static int pick_collectors(int argc, char **argv, const struct collector **picked,
-			   unsigned int *count)
+			   unsigned int *count, bool optional)
 {
 	*count = 0;
 	if (argc == 0) {
 		for (unsigned int i = 0; i < collector_count; i++)
-			picked[(*count)++] = collectors[i];
+			if (optional || !collectors[i]->optional)
+				picked[(*count)++] = collectors[i];
 		return 0;
 	}
 	for (int i = 0; i < argc; i++) {
@@ -273,7 +275,7 @@ int cli_load(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (pick_collectors(argc - optind, argv + optind, picked, &count))
+	if (pick_collectors(argc - optind, argv + optind, picked, &count, false))
 		return EXIT_USAGE;
 	for (unsigned int i = 0; i < count; i++) {
 		enum khist_attach_mode mode;
@@ -331,7 +333,7 @@ int cli_unload(int argc, char **argv)
 	if (parse_common(argc, argv, NULL))
 		return EXIT_USAGE;
 	named = optind < argc;
-	if (pick_collectors(argc - optind, argv + optind, picked, &count))
+	if (pick_collectors(argc - optind, argv + optind, picked, &count, true))
 		return EXIT_USAGE;
 	for (unsigned int i = 0; i < count; i++) {
 		int err;

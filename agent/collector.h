@@ -219,6 +219,12 @@ struct collector {
 	unsigned int stack_count;
 	/* What it counts runs on no task of its own (I/O completions): filters are refused. */
 	unsigned char no_task_filters;
+	/*
+	 * Loaded only when named (khist load NAME, enabled = true in khistd's
+	 * configuration): it costs on every context switch, for a tool one
+	 * reaches for rather than a fleet's default.
+	 */
+	unsigned char optional;
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

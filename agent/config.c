@@ -52,8 +52,8 @@ static const char config_default_text[] =
 "\n";
 
 /*
- * Each collector's section, from its descriptor: every collector is enabled
- * unless its section says otherwise.
+ * Each collector's section, from its descriptor: every collector but the
+ * optional ones is enabled unless its section says otherwise.
  */
 void config_print_defaults(FILE *out)
 {
@@ -70,9 +70,9 @@ void config_print_defaults(FILE *out)
 	for (unsigned int i = 0; i < collector_count; i++) {
 		const struct collector *collector = collectors[i];
 
-		fprintf(out, "[collector.%s]\n# %s\nenabled = true\n# layout = exponential\n"
+		fprintf(out, "[collector.%s]\n# %s\nenabled = %s\n# layout = exponential\n"
 			"# precision = %u\n", collector->name, collector->description,
-			BUCKETS_DEFAULT_SCHEMA);
+			collector->optional ? "false" : "true", BUCKETS_DEFAULT_SCHEMA);
 		if (collector->mode_count > 1)
 			fprintf(out, "mode = auto\n");
 		for (unsigned int t = 0; t < collector->table_count; t++) {
@@ -383,7 +383,7 @@ static void set_defaults(struct daemon_config *config)
 	config->cgroup_grace_period = SNAPSHOT_CGROUP_GRACE_NS / 1000000000ULL;
 	snprintf(config->pin_root, sizeof(config->pin_root), "%s", LOADER_DEFAULT_PIN_ROOT);
 	for (unsigned int i = 0; i < collector_count; i++) {
-		config->collectors[i].enabled = true;
+		config->collectors[i].enabled = !collectors[i]->optional;
 		config->collectors[i].layout = -1;
 		config->collectors[i].by_cgroup = -1;
 		config->collectors[i].cgroups = KHIST_CGROUP_ROWS - 1;

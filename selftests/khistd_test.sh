@@ -67,6 +67,7 @@ enabled = false
 [collector.block]
 enabled = false
 [collector.stacks]
+enabled = true
 pid = $burst
 [collector.process]
 pid = $burst

@@ -46,4 +46,5 @@ const struct collector stacks_collector = {
 	COLLECTOR_MODES(modes),
 	COLLECTOR_TABLES(tables),
 	COLLECTOR_STACKS(stacks),
+	.optional = 1,
 };
