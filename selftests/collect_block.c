@@ -246,25 +246,14 @@ static long long biolatency_count(const char *out, pid_t pid)
 
 static void test_counts(const struct test_disk *disk)
 {
-	static const int modes[] = { KHIST_ATTACH_TP_BTF, KHIST_ATTACH_RAW_TP };
-	char roots[2][96], out[96];
 	__u64 reads_before, writes_before, reads_after, writes_after;
-	struct loader_options options;
-	enum khist_attach_mode mode;
-	bool ok = true, loaded[2] = {}, stat_ok, ran;
+	struct both_modes both;
+	bool ok, stat_ok, ran;
 	long long peer = -1;
 	pid_t peer_pid = 0;
+	char out[96];
 
-	for (int m = 0; m < 2; m++) {
-		snprintf(roots[m], sizeof(roots[m]), "%s-%s", test_root(),
-			 collector_mode_name(modes[m]));
-		loader_default_options(&options);
-		options.pin_root = roots[m];
-		options.mode = modes[m];
-		loaded[m] = loader_load(collector_find("block"), &options, &mode) == 0;
-		EXPECT(ok, loaded[m], "load in %s mode: %s", collector_mode_name(modes[m]),
-		       loader_error());
-	}
+	ok = load_both_modes(&both, "block");
 	if (biolatency_start(disk, out, sizeof(out), &peer_pid) == 0)
 		peer = 0;
 	stat_ok = disk_stat(disk, &reads_before, &writes_before);
@@ -278,14 +267,14 @@ static void test_counts(const struct test_disk *disk)
 	       stat_ok ? (unsigned long long)(writes_after - writes_before) : 0);
 	if (peer == 0)
 		peer = biolatency_count(out, peer_pid);
-	for (int m = 0; m < 2 && ran; m++) {
+	for (int m = 0; m < BOTH_MODES && ran; m++) {
 		struct snapshot s;
 
-		if (!loaded[m] || test_snapshot(roots[m], &s)) {
+		if (!both.loaded[m] || test_snapshot(both.root[m], &s)) {
 			ok = false;
 			continue;
 		}
-		ok &= check_counts(&s, collector_mode_name(modes[m]), disk);
+		ok &= check_counts(&s, collector_mode_name(both.mode[m]), disk);
 		if (peer >= 0) {
 			const struct snapshot_series *read = hist_series(&s, "block_latency", disk,
 									 "read");
@@ -295,7 +284,7 @@ static void test_counts(const struct test_disk *disk)
 
 			EXPECT(ok, (long long)timed == peer,
 			       "%s: %llu requests timed on %s, biolatency counted %lld",
-			       collector_mode_name(modes[m]), (unsigned long long)timed, disk->name,
+			       collector_mode_name(both.mode[m]), (unsigned long long)timed, disk->name,
 			       peer);
 		}
 		snapshot_free(&s);
@@ -305,18 +294,26 @@ static void test_counts(const struct test_disk *disk)
 			       "disk's stat only");
 	else
 		ktap_print_msg("biolatency counted %lld requests on %s", peer, disk->name);
-	for (int m = 0; m < 2; m++) {
-		if (loaded[m])
-			loader_unload(roots[m], collector_find("block"));
-		rmdir(roots[m]);
-	}
+	unload_both_modes(&both);
 	ktap_test_result(ok, "exact_counts_in_both_modes");
+}
+
+/* khist top TABLE over one second in which 8 reads are made on @disk. */
+static int top_during_io(const struct test_disk *disk, const char *table, char *output,
+			 size_t size)
+{
+	char command[768];
+
+	snprintf(command, sizeof(command), "%s/khist top %s --count 1 --interval 1 --pin-root %s "
+		 "2>&1 & sleep 0.3; dd if=%s of=/dev/null bs=4096 count=8 iflag=direct 2>/dev/null; "
+		 "wait", build_dir(), table, test_root(), disk->dev);
+	return run_shell(command, output, size);
 }
 
 /* What a terminal user sees: the series titled by disk and op, and the disks table. */
 static void test_cli(const struct test_disk *disk)
 {
-	char args[512], command[768], output[16384], title[96];
+	char args[256], output[16384], title[96];
 	struct loader_options options;
 	bool ok = true;
 	int status;
@@ -338,19 +335,11 @@ static void test_cli(const struct test_disk *disk)
 	status = run_khist(args, output, sizeof(output));
 	EXPECT(ok, status == 2 && strstr(output, "no op 'nosuchop'"),
 	       "hist --slot nosuchop: status %d: %s", status, output);
-	snprintf(args, sizeof(args), "top disks --count 1 --interval 1 --pin-root %s &"
-		 " sleep 0.3; dd if=%s of=/dev/null bs=4096 count=8 iflag=direct 2>/dev/null; wait",
-		 test_root(), disk->dev);
-	snprintf(command, sizeof(command), "%s/khist %s 2>&1", build_dir(), args);
-	status = run_shell(command, output, sizeof(output));
+	status = top_during_io(disk, "disks", output, sizeof(output));
 	EXPECT(ok, status == 0 && strstr(output, "DISK") && strstr(output, disk->name),
 	       "top disks: status %d: %s", status, output);
 	/* A histogram's top view keys its rows by disk and op, not by op over every disk. */
-	snprintf(args, sizeof(args), "top block_latency --count 1 --interval 1 --pin-root %s &"
-		 " sleep 0.3; dd if=%s of=/dev/null bs=4096 count=8 iflag=direct 2>/dev/null; wait",
-		 test_root(), disk->dev);
-	snprintf(command, sizeof(command), "%s/khist %s 2>&1", build_dir(), args);
-	status = run_shell(command, output, sizeof(output));
+	status = top_during_io(disk, "block_latency", output, sizeof(output));
 	snprintf(title, sizeof(title), "%s ", disk->name);
 	EXPECT(ok, status == 0 && strstr(output, "DISK") && strstr(output, " OP ") &&
 		   strstr(output, title), "top block_latency: status %d: %s", status, output);

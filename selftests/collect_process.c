@@ -143,29 +143,18 @@ static __u64 comm_counter(const struct snapshot *snapshot, const char *family, c
 /* Both attach modes at once, each under its own pin root, see the same workload. */
 static void test_counts_per_comm(void)
 {
-	static const int modes[] = { KHIST_ATTACH_TP_BTF, KHIST_ATTACH_RAW_TP };
-	char roots[2][96], args[256], output[8192];
-	struct loader_options options;
-	enum khist_attach_mode mode;
-	bool ok = true, loaded[2] = {}, ran;
+	char args[256], output[8192];
+	struct both_modes both;
+	bool ok = true, ran;
 
-	for (int m = 0; m < 2; m++) {
-		snprintf(roots[m], sizeof(roots[m]), "%s-%s", test_root(),
-			 collector_mode_name(modes[m]));
-		loader_default_options(&options);
-		options.pin_root = roots[m];
-		options.mode = modes[m];
-		loaded[m] = loader_load(collector_find("process"), &options, &mode) == 0;
-		EXPECT(ok, loaded[m], "load in %s mode: %s", collector_mode_name(modes[m]),
-		       loader_error());
-	}
+	ok = load_both_modes(&both, "process");
 	ran = run_workload(NULL);
 	EXPECT(ok, ran, "workload");
-	for (int m = 0; m < 2 && ran; m++) {
-		const char *name = collector_mode_name(modes[m]);
+	for (int m = 0; m < BOTH_MODES && ran; m++) {
+		const char *name = collector_mode_name(both.mode[m]);
 		struct snapshot s;
 
-		if (!loaded[m] || test_snapshot(roots[m], &s)) {
+		if (!both.loaded[m] || test_snapshot(both.root[m], &s)) {
 			ok = false;
 			continue;
 		}
@@ -202,17 +191,13 @@ static void test_counts_per_comm(void)
 		       "%s: no OOM kill", name);
 		snapshot_free(&s);
 	}
-	if (loaded[0]) {
+	if (both.loaded[0]) {
 		snprintf(args, sizeof(args), "top process_counts --rows 1000 --pin-root %s",
-			 roots[0]);
+			 both.root[0]);
 		EXPECT(ok, run_khist(args, output, sizeof(output)) == 0 &&
 			   strstr(output, "kh-forker"), "top: %s", output);
 	}
-	for (int m = 0; m < 2; m++) {
-		if (loaded[m])
-			loader_unload(roots[m], collector_find("process"));
-		rmdir(roots[m]);
-	}
+	unload_both_modes(&both);
 	ktap_test_result(ok, "counts_per_comm_in_both_modes");
 }
 

@@ -170,42 +170,27 @@ static bool check_paths(const struct stack_set *set, const char *mode)
 
 static void test_known_paths(void)
 {
-	static const int modes[] = { KHIST_ATTACH_TP_BTF, KHIST_ATTACH_RAW_TP };
-	const struct collector *collector;
-	const struct stack_desc *desc = stacks_find("offcpu", &collector);
-	struct loader_options options;
-	enum khist_attach_mode mode;
-	char roots[2][96];
-	bool ok = true, loaded[2] = {}, ran;
+	const struct stack_desc *desc = stacks_find("offcpu", NULL);
+	struct both_modes both;
+	bool ok, ran;
 
-	for (int m = 0; m < 2; m++) {
-		snprintf(roots[m], sizeof(roots[m]), "%s-%s", test_root(),
-			 collector_mode_name(modes[m]));
-		loader_default_options(&options);
-		options.pin_root = roots[m];
-		options.mode = modes[m];
-		loaded[m] = loader_load(collector, &options, &mode) == 0;
-		EXPECT(ok, loaded[m], "load in %s mode: %s", collector_mode_name(modes[m]),
-		       loader_error());
-	}
+	ok = load_both_modes(&both, "stacks");
 	ran = run_workload();
 	EXPECT(ok, ran, "workload");
-	for (int m = 0; m < 2 && ran; m++) {
+	for (int m = 0; m < BOTH_MODES && ran; m++) {
+		const char *mode = collector_mode_name(both.mode[m]);
 		struct error_context error = {};
 		struct stack_set set;
 
-		if (!loaded[m] || stacks_take(&set, roots[m], collector, desc, NULL, &error)) {
-			EXPECT(ok, false, "%s: stacks: %s", collector_mode_name(modes[m]), error.text);
+		if (!both.loaded[m] ||
+		    stacks_take(&set, both.root[m], both.collector, desc, NULL, &error)) {
+			EXPECT(ok, false, "%s: stacks: %s", mode, error.text);
 			continue;
 		}
-		ok &= check_paths(&set, collector_mode_name(modes[m]));
+		ok &= check_paths(&set, mode);
 		stacks_free(&set);
 	}
-	for (int m = 0; m < 2; m++) {
-		if (loaded[m])
-			loader_unload(roots[m], collector);
-		rmdir(roots[m]);
-	}
+	unload_both_modes(&both);
 	ktap_test_result(ok, "known_paths_on_top_in_both_modes");
 }
 

@@ -63,6 +63,54 @@ static inline enum khist_attach_mode load_or_fail(const char *name, struct loade
 	return mode;
 }
 
+/*
+ * A collector loaded in its typed and its raw tracepoint modes at once,
+ * each under a pin root of its own, so both see the same workload.
+ */
+#define BOTH_MODES	2
+
+struct both_modes {
+	const struct collector *collector;
+	enum khist_attach_mode mode[BOTH_MODES];
+	char root[BOTH_MODES][96];
+	bool loaded[BOTH_MODES];
+};
+
+/* Loads @name in both modes; false (each failure printed) unless both loaded. */
+static inline bool load_both_modes(struct both_modes *both, const char *name)
+{
+	struct loader_options options;
+	enum khist_attach_mode mode;
+	bool ok = true;
+
+	both->collector = collector_find(name);
+	both->mode[0] = KHIST_ATTACH_TP_BTF;
+	both->mode[1] = KHIST_ATTACH_RAW_TP;
+	for (int m = 0; m < BOTH_MODES; m++) {
+		snprintf(both->root[m], sizeof(both->root[m]), "%s-%s", test_root(),
+			 collector_mode_name(both->mode[m]));
+		loader_default_options(&options);
+		options.pin_root = both->root[m];
+		options.mode = both->mode[m];
+		both->loaded[m] = loader_load(both->collector, &options, &mode) == 0;
+		if (!both->loaded[m]) {
+			ktap_print_msg("load %s in %s mode: %s", name,
+				       collector_mode_name(both->mode[m]), loader_error());
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+static inline void unload_both_modes(struct both_modes *both)
+{
+	for (int m = 0; m < BOTH_MODES; m++) {
+		if (both->loaded[m])
+			loader_unload(both->root[m], both->collector);
+		rmdir(both->root[m]);
+	}
+}
+
 /* Sum over CPUs of entry @key, field @field, of a per-CPU array pinned by a collector. */
 static inline __u64 pinned_percpu(const char *collector, const char *map, unsigned int entries,
 				  unsigned int fields, unsigned int key, unsigned int field)
