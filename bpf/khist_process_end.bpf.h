@@ -7,7 +7,14 @@
  * reads 0 as well as the last one does. So the first thread to see 0 claims
  * the process, by its tgid and its leader's start time (a pid is reused).
  * The claims are an LRU hash: a claim is needed only while the process's
- * threads finish exiting. Include after khist_common.bpf.h.
+ * threads finish exiting. A thread leaves signal->nr_threads only when it
+ * is released, after its tracepoint. So a thread that sees 1 there is the
+ * only one of its process left: no other can claim after it, and one that
+ * claimed before it was released first (its claim visible by then: x86
+ * orders the stores and the loads). That thread looks the claim up
+ * instead of inserting one, which a single-threaded process (most of
+ * them) always finds missing, at a fraction of an insert's cost. Include
+ * after khist_common.bpf.h.
  */
 #ifndef KHIST_PROCESS_END_BPF_H
 #define KHIST_PROCESS_END_BPF_H
@@ -35,6 +42,8 @@ static __always_inline bool khist_process_ended(struct task_struct *task)
 		return false;
 	id.tgid = BPF_CORE_READ(task, tgid);
 	id.start_time = BPF_CORE_READ(task, group_leader, start_time);
+	if (BPF_CORE_READ(task, signal, nr_threads) == 1)
+		return !bpf_map_lookup_elem(&process_ended, &id);
 	return bpf_map_update_elem(&process_ended, &id, &claimed, BPF_NOEXIST) == 0;
 }
 
