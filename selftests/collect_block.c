@@ -298,16 +298,50 @@ static void test_counts(const struct test_disk *disk)
 	ktap_test_result(ok, "exact_counts_in_both_modes");
 }
 
-/* khist top TABLE over one second in which 8 reads are made on @disk. */
+/*
+ * khist top TABLE over one interval in which 8 reads are made on @disk:
+ * the reads start once the CLI sleeps, its baseline taken (a debug VM
+ * takes longer than any fixed wait). Its exit status, its output in @output.
+ */
 static int top_during_io(const struct test_disk *disk, const char *table, char *output,
 			 size_t size)
 {
-	char command[768];
+	char path[64], binary[PATH_MAX], buffer[4096] __attribute__((aligned(4096)));
+	int status = -1, fd;
+	ssize_t len;
+	pid_t cli;
 
-	snprintf(command, sizeof(command), "%s/khist top %s --count 1 --interval 1 --pin-root %s "
-		 "2>&1 & sleep 0.3; dd if=%s of=/dev/null bs=4096 count=8 iflag=direct 2>/dev/null; "
-		 "wait", build_dir(), table, test_root(), disk->dev);
-	return run_shell(command, output, size);
+	snprintf(path, sizeof(path), "/tmp/khist-block-top-%d.out", getpid());
+	snprintf(binary, sizeof(binary), "%s/khist", build_dir());
+	cli = fork();
+	if (cli == 0) {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execl(binary, "khist", "top", table, "--count", "1", "--interval", "2",
+		      "--pin-root", test_root(), (char *)NULL);
+		_exit(127);
+	}
+	output[0] = '\0';
+	if (cli < 0)
+		return -1;
+	if (wait_until_sleeping(cli, 60)) {
+		fd = open(disk->dev, O_RDONLY | O_DIRECT);
+		for (int i = 0; fd >= 0 && i < 8; i++)
+			if (pread(fd, buffer, sizeof(buffer), (off_t)i * sizeof(buffer)) < 0)
+				break;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (waitpid(cli, &status, 0) != cli)
+		return -1;
+	fd = open(path, O_RDONLY);
+	len = fd >= 0 ? read(fd, output, size - 1) : -1;
+	output[len > 0 ? len : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* What a terminal user sees: the series titled by disk and op, and the disks table. */
