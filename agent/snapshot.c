@@ -580,7 +580,11 @@ static void take_histogram(struct snapshot *snapshot, const struct snapshot_opti
 		sum_family->unit = collector_unit_name(desc->sum_unit);
 		sum_family->decimals = unit_decimals(desc->sum_unit);
 	}
-	if (by_cgroup && state->cgroup_merge) {
+	/*
+	 * Rows of one cgroup path, or groups naming the same disk (one that came
+	 * back with another queue id): one series each.
+	 */
+	if ((by_cgroup && state->cgroup_merge) || desc->group_map) {
 		/* @family may have moved as the derived families were added. */
 		family = &snapshot->families[family_index];
 		merge_same_series(snapshot, family, buckets);

@@ -3,7 +3,8 @@
  * block collector: block I/O (biolatency, biosnoop's counts). A request is
  * timed from block_rq_issue (the driver got it) to block_rq_complete, and
  * its queue time from block_rq_insert (it entered a scheduler or the
- * dispatch list; direct issue skips this) to its issue. Histograms of
+ * dispatch list; direct issue skips this) to its issue; a request merged
+ * into another (block_rq_merge) is freed uncompleted and forgotten. Histograms of
  * latency, queue time and size per (disk, op); requests, bytes and errors
  * per (disk, op). Completions run in interrupt context, on whatever task
  * was there: the task filters do not apply (the loader refuses them).
@@ -130,6 +131,14 @@ static __always_inline void on_insert(struct request *rq)
 		khist_count_failure();
 }
 
+/* A request merged into another is freed without a completion: forget its start. */
+static __always_inline void on_merge(struct request *rq)
+{
+	__u64 key = (__u64)rq;
+
+	bpf_map_delete_elem(&block_in_flight, &key);
+}
+
 static __always_inline void on_issue(struct request *rq)
 {
 	__u64 key = (__u64)rq, now = bpf_ktime_get_ns();
@@ -204,6 +213,13 @@ int BPF_PROG(block_insert_btf, struct request *rq)
 	return 0;
 }
 
+SEC("tp_btf/block_rq_merge")
+int BPF_PROG(block_merge_btf, struct request *rq)
+{
+	on_merge(rq);
+	return 0;
+}
+
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(block_issue_btf, struct request *rq)
 {
@@ -223,6 +239,13 @@ SEC("raw_tp/block_rq_insert")
 int BPF_PROG(block_insert_raw, struct request *rq)
 {
 	on_insert(rq);
+	return 0;
+}
+
+SEC("raw_tp/block_rq_merge")
+int BPF_PROG(block_merge_raw, struct request *rq)
+{
+	on_merge(rq);
 	return 0;
 }
 

@@ -9,10 +9,10 @@
 #define MAP(name) SKEL_MAP(block_bpf, name)
 
 static const struct collector_mode modes[] = {
-	{ KHIST_ATTACH_TP_BTF, { PROG(block_insert_btf), PROG(block_issue_btf),
-				 PROG(block_complete_btf) } },
-	{ KHIST_ATTACH_RAW_TP, { PROG(block_insert_raw), PROG(block_issue_raw),
-				 PROG(block_complete_raw) } },
+	{ KHIST_ATTACH_TP_BTF, { PROG(block_insert_btf), PROG(block_merge_btf),
+				 PROG(block_issue_btf), PROG(block_complete_btf) } },
+	{ KHIST_ATTACH_RAW_TP, { PROG(block_insert_raw), PROG(block_merge_raw),
+				 PROG(block_issue_raw), PROG(block_complete_raw) } },
 };
 
 static const char *const ops[KHIST_BLOCK_OPS] = KHIST_BLOCK_OP_NAMES;
