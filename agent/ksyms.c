@@ -18,7 +18,7 @@ static int by_address(const void *a, const void *b)
 int ksyms_load(struct ksyms *ksyms, const char *path, struct error_context *error)
 {
 	size_t capacity = 0, names_size = 0, names_used = 0;
-	char line[512], type, name[256], module[128];
+	char line[1024], type, name[600], module[128];
 	unsigned long long address;
 	bool any_address = false;
 	FILE *file;
@@ -34,7 +34,7 @@ int ksyms_load(struct ksyms *ksyms, const char *path, struct error_context *erro
 		size_t need;
 
 		module[0] = '\0';
-		fields = sscanf(line, "%llx %c %255s [%127[^]]]", &address, &type, name, module);
+		fields = sscanf(line, "%llx %c %599s [%127[^]]]", &address, &type, name, module);
 		if (fields < 3)
 			continue;
 		any_address |= address != 0;

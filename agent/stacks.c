@@ -46,7 +46,7 @@ static int name_frames(struct stack_entry *entry, int traces_fd, __u32 id,
 		       const struct ksyms *ksyms)
 {
 	__u64 ips[KHIST_STACK_DEPTH] = {};
-	char name[320];
+	char name[768];
 
 	if (bpf_map_lookup_elem(traces_fd, &id, ips))
 		return 0;
@@ -112,6 +112,14 @@ int stacks_take(struct stack_set *set, const char *pin_root, const struct collec
 
 		memcpy(entry->comm, key->comm, sizeof(entry->comm));
 		entry->comm[sizeof(entry->comm) - 1] = '\0';
+		/*
+		 * Any task names itself any bytes (PR_SET_NAME), cut at 15 maybe
+		 * inside a UTF-8 character: printable ASCII only, so that the
+		 * SVG and the JSON stay valid.
+		 */
+		for (char *c = entry->comm; *c; c++)
+			if (*c < 0x20 || *c > 0x7e)
+				*c = '?';
 		entry->time_ns = value->time_ns;
 		entry->count = value->count;
 		set->count++;

@@ -65,11 +65,13 @@ static __always_inline void count_drop(__u32 reason)
 		*count += 1;
 }
 
-/* @prev leaves the CPU: where it stopped, and when. */
+/* @prev leaves the CPU: where it stopped, and when (no state for it: a failure counted). */
 static __always_inline void switched_out(void *ctx, struct offcpu_start *start)
 {
-	if (!start)
+	if (!start) {
+		khist_count_failure();
 		return;
+	}
 	start->stack_id = bpf_get_stackid(ctx, &stack_traces, 0);
 	start->start_ns = bpf_ktime_get_ns();
 	if (start->stack_id < 0)
@@ -105,9 +107,11 @@ static __always_inline void switched_in(struct task_struct *next, struct offcpu_
 	__sync_fetch_and_add(&value->count, 1);
 }
 
+/* Not the idle task, nor a task switched out for the last time (it has exited). */
 static __always_inline bool measured(struct task_struct *task)
 {
-	return BPF_CORE_READ(task, pid) != 0 && khist_task_wanted(task);
+	return BPF_CORE_READ(task, pid) != 0 && !BPF_CORE_READ(task, exit_state) &&
+	       khist_task_wanted(task);
 }
 
 SEC("tp_btf/sched_switch")
@@ -128,10 +132,7 @@ static __always_inline struct offcpu_start *start_by_pid(__u32 pid, bool create)
 	if (start || !create)
 		return start;
 	bpf_map_update_elem(&offcpu_start_by_pid, &pid, &(struct offcpu_start){}, BPF_NOEXIST);
-	start = bpf_map_lookup_elem(&offcpu_start_by_pid, &pid);
-	if (!start)
-		khist_count_failure();
-	return start;
+	return bpf_map_lookup_elem(&offcpu_start_by_pid, &pid);
 }
 
 /* Where typed tracepoints cannot attach: the same, the start kept by pid. */

@@ -313,6 +313,13 @@ static void test_outputs_and_flamegraph(void)
 	loader_default_options(&options);
 	load_or_fail("stacks", &options);
 	EXPECT(ok, run_workload(), "workload");
+	/* A task may name itself any bytes: the SVG and the JSON must stay valid. */
+	if (fork() == 0) {
+		prctl(PR_SET_NAME, "kh\x01<&\xff\xfe");
+		usleep(100 * 1000);
+		_exit(0);
+	}
+	wait(NULL);
 
 	snprintf(args, sizeof(args), "stacks offcpu --rows 1000 --pin-root %s", test_root());
 	status = run_khist(args, output, 1 << 20);
@@ -347,8 +354,9 @@ static void test_outputs_and_flamegraph(void)
 	status = run_shell(command, output, 1 << 20);
 	EXPECT(ok, status == 0 && strstr(output, "<svg") && strstr(output, "</svg>") &&
 		   strstr(output, "<title>do_nanosleep") && strstr(output, "pipe_read (") &&
-		   strstr(output, "<title>kh-sleep") && !strstr(output, "<script"),
-	       "the SVG holds the frames' titles and no script");
+		   strstr(output, "<title>kh-sleep") && !strstr(output, "<script") &&
+		   strstr(output, "<title>kh?&lt;&amp;??") && !strpbrk(output, "\x01\xff\xfe"),
+	       "the SVG holds the frames' titles, no script, and no raw byte of a task's name");
 	if (access("/usr/bin/chromium", X_OK)) {
 		ktap_print_msg("no chromium here: the SVG's text is checked, not its rendering");
 	} else {
