@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,19 +217,23 @@ static enum MHD_Result histograms(struct MHD_Connection *connection, struct http
 	return respond_body(connection, "application/json", body, strlen(body));
 }
 
-/* The stacks of @desc, read as the histograms are: under the lock, one request's own. */
+/*
+ * The stacks of @desc, one request's own. Only the pin root is read under
+ * the lock: naming the frames parses /proc/kallsyms, too long to hold up
+ * a reload.
+ */
 static int take_stacks(struct http_context *context, const struct collector *collector,
 		       const struct stack_desc *desc, struct stack_set *set,
 		       struct error_context *error)
 {
-	int err;
+	char pin_root[PATH_MAX];
 
 	pthread_rwlock_rdlock(context->lock);
-	err = !loader_is_loaded(context->snapshot->pin_root, collector) ?
-	      error_fail(error, -ENOENT, "the %s collector is not loaded", collector->name) :
-	      stacks_take(set, context->snapshot->pin_root, collector, desc, NULL, error);
+	snprintf(pin_root, sizeof(pin_root), "%s", context->snapshot->pin_root);
 	pthread_rwlock_unlock(context->lock);
-	return err;
+	if (!loader_is_loaded(pin_root, collector))
+		return error_fail(error, -ENOENT, "the %s collector is not loaded", collector->name);
+	return stacks_take(set, pin_root, collector, desc, NULL, error);
 }
 
 /* Every loaded stack set, the busiest ?rows=N (default 100) stacks of each. */
@@ -254,12 +259,22 @@ static enum MHD_Result stacks(struct MHD_Connection *connection, struct http_con
 		for (unsigned int d = 0; d < collectors[c]->stack_count; d++) {
 			struct error_context error = {};
 			struct stack_set set;
+			char text[ERROR_TEXT_SIZE + 2];
 
-			if (take_stacks(context, collectors[c], &collectors[c]->stacks[d], &set,
-					&error))
+			if (!take_stacks(context, collectors[c], &collectors[c]->stacks[d], &set,
+					 &error)) {
+				json_object_array_add(list, stacks_json(&set, rows));
+				stacks_free(&set);
 				continue;
-			json_object_array_add(list, stacks_json(&set, rows));
-			stacks_free(&set);
+			}
+			/* Not loaded: not listed. Loaded but unreadable: the reason, not an empty list. */
+			if (error.code == -ENOENT)
+				continue;
+			json_object_put(root);
+			json_object_put(list);
+			snprintf(text, sizeof(text), "%s\n", error.text);
+			return respond(connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				       "text/plain; charset=utf-8", strdup(text), strlen(text), true);
 		}
 	json_object_object_add(root, "stacks", list);
 	body = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
@@ -280,6 +295,8 @@ static enum MHD_Result flamegraph(struct MHD_Connection *connection, struct http
 	FILE *out;
 	int err;
 
+	if (!desc)
+		error_fail(&error, -ENOENT, "no collector has offcpu stacks");
 	if (!desc || take_stacks(context, collector, desc, &set, &error)) {
 		snprintf(text, sizeof(text), "%s\n", error.text);
 		return respond(connection, error.code == -ENOENT ? MHD_HTTP_NOT_FOUND :
