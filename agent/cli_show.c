@@ -313,6 +313,13 @@ static const char *upper(const char *text, char *buf, size_t size)
 }
 
 /* A view by table name, histogram name, or a histogram's count family (khist_syscalls: syscalls). */
+
+/* Appends @column, whose header may be in headers[view->column_count]. */
+static void add_column(struct top_view *view, struct top_column column)
+{
+	view->columns[view->column_count++] = column;
+}
+
 static bool find_view(const char *name, struct top_view *view)
 {
 	char (*headers)[32] = view->headers;
@@ -329,17 +336,17 @@ static bool find_view(const char *name, struct top_view *view)
 			view->collector = collector;
 			view->table = table;
 			for (unsigned int l = 0; l < table->label_count; l++)
-				view->columns[view->column_count++] = (struct top_column){
+				add_column(view, (struct top_column){
 					.header = upper(table->labels[l].label, headers[view->column_count],
 							sizeof(headers[0])),
-					.label = table->labels[l].label };
+					.label = table->labels[l].label });
 			view->key_count = view->column_count;
 			for (unsigned int m = 0; m < table->metric_count; m++)
-				view->columns[view->column_count++] = (struct top_column){
+				add_column(view, (struct top_column){
 					.header = table->metrics[m].column ? table->metrics[m].column :
 						  upper(table->metrics[m].family + 6,
 							headers[view->column_count], sizeof(headers[0])),
-					.family = table->metrics[m].family };
+					.family = table->metrics[m].family });
 			return true;
 		}
 		for (unsigned int h = 0; h < collector->histogram_count; h++) {
@@ -354,16 +361,16 @@ static bool find_view(const char *name, struct top_view *view)
 			view->histogram = desc;
 			/* Slots in groups: a row per (group, slot), the group first (disk, op). */
 			if (desc->group_map)
-				view->columns[view->column_count++] = (struct top_column){
+				add_column(view, (struct top_column){
 					.header = upper(desc->group.label, headers[view->column_count],
 							sizeof(headers[0])),
-					.label = desc->group.label };
-			view->columns[view->column_count++] = (struct top_column){
+					.label = desc->group.label });
+			add_column(view, (struct top_column){
 				.header = upper(desc->slot.label, headers[view->column_count],
 						sizeof(headers[0])),
-				.label = desc->slot.label };
+				.label = desc->slot.label });
 			view->key_count = view->column_count;
-			view->columns[view->column_count++] = (struct top_column){ .header = "COUNT" };
+			add_column(view, (struct top_column){ .header = "COUNT" });
 			/* Tables of the collector labelled by the same thing: summed per slot. */
 			for (unsigned int t = 0; t < collector->table_count; t++) {
 				const struct table_desc *table = &collector->tables[t];
@@ -372,21 +379,21 @@ static bool find_view(const char *name, struct top_view *view)
 					continue;
 				for (unsigned int m = 0; m < table->metric_count &&
 				     view->column_count + 2 < TOP_MAX_COLUMNS; m++)
-					view->columns[view->column_count++] = (struct top_column){
+					add_column(view, (struct top_column){
 						.header = table->metrics[m].column ? table->metrics[m].column :
 							  upper(table->metrics[m].family + 6,
 								headers[view->column_count],
 								sizeof(headers[0])),
-						.family = table->metrics[m].family };
+						.family = table->metrics[m].family });
 			}
 			if (desc->unit == UNIT_NS) {
-				view->columns[view->column_count++] = (struct top_column){
-					.header = "TIME (us)", .histogram_sum = true, .decimals = 3 };
-				view->columns[view->column_count++] = (struct top_column){
-					.header = "AVG (us)", .average = true, .decimals = 3 };
+				add_column(view, (struct top_column){
+					.header = "TIME (us)", .histogram_sum = true, .decimals = 3 });
+				add_column(view, (struct top_column){
+					.header = "AVG (us)", .average = true, .decimals = 3 });
 			} else {
-				view->columns[view->column_count++] = (struct top_column){
-					.header = "BYTES", .histogram_sum = true };
+				add_column(view, (struct top_column){
+					.header = "BYTES", .histogram_sum = true });
 			}
 			return true;
 		}
