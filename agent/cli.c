@@ -278,9 +278,17 @@ int cli_load(int argc, char **argv)
 	if (pick_collectors(argc - optind, argv + optind, picked, &count, false))
 		return EXIT_USAGE;
 	for (unsigned int i = 0; i < count; i++) {
+		bool filtered = load.filter_tgid || load.filter_comm[0] || load.filter_cgroup;
 		enum khist_attach_mode mode;
-		int err = loader_load(picked[i], &load, &mode);
+		int err;
 
+		/* Loading every collector for some tasks: those that count no task's work stay out. */
+		if (optind == argc && filtered && picked[i]->no_task_filters) {
+			printf("%s: not loaded: --pid, --comm and --cgroup do not apply to it\n",
+			       picked[i]->name);
+			continue;
+		}
+		err = loader_load(picked[i], &load, &mode);
 		if (err) {
 			/* The loader's message names the collector already. */
 			status = cli_runtime_error("load", err, loader_error());

@@ -588,10 +588,6 @@ static int try_mode(const struct collector *collector, const struct collector_mo
 	if (!attempt->obj)
 		return fail(-errno, "opening the %s object: %s", collector->name, strerror(errno));
 
-	if (collector->no_task_filters &&
-	    (options->filter_tgid || options->filter_comm[0] || options->filter_cgroup))
-		return fail(-EINVAL, "%s counts work no task owns: --pid, --comm and --cgroup do "
-			    "not apply to it", collector->name);
 	if (options->filter_cgroup) {
 		err = cgroup_identity(options->filter_cgroup, &cgroup_id, &cgroup_level);
 		if (err)
@@ -664,6 +660,10 @@ int loader_load(const struct collector *collector, const struct loader_options *
 		return fail(-ENAMETOOLONG, "pin root is longer than %d characters", PATH_MAX / 2);
 	if (options->layout >= KHIST_LAYOUTS)
 		return fail(-EINVAL, "no bucket layout %d", options->layout);
+	if (collector->no_task_filters &&
+	    (options->filter_tgid || options->filter_comm[0] || options->filter_cgroup))
+		return fail(-EINVAL, "%s counts work no task owns: --pid, --comm and --cgroup do "
+			    "not apply to it", collector->name);
 	err = loader_prepare_bpffs(options->pin_root);
 	if (err)
 		return err;

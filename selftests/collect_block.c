@@ -401,6 +401,14 @@ static void test_filters_refused(void)
 	status = run_khist(args, output, sizeof(output));
 	EXPECT(ok, status != 0 && strstr(output, "do not apply"),
 	       "khist load block --comm: status %d: %s", status, output);
+	/* Every collector for one process: block is left out, saying why; the rest load. */
+	snprintf(args, sizeof(args), "load --pid %d --pin-root %s", getpid(), test_root());
+	status = run_khist(args, output, sizeof(output));
+	EXPECT(ok, status == 0 && strstr(output, "block: not loaded: --pid") &&
+		   strstr(output, "syscalls: loaded") &&
+		   !loader_is_loaded(test_root(), collector_find("block")),
+	       "khist load --pid (every collector): status %d: %s", status, output);
+	unload_all();
 	snprintf(args, sizeof(args), "load block --by-cgroup 1 --pin-root %s", test_root());
 	status = run_khist(args, output, sizeof(output));
 	EXPECT(ok, status != 0 && strstr(output, "cannot break"),
