@@ -394,16 +394,20 @@ out:
 /*
  * The label of each of a histogram's slot groups, from its group map: NULL
  * for a group that holds nothing yet. NULL when the map cannot be read.
+ * Histograms that share the map (block's three) share one read of it.
  */
 static const char **group_labels_of(struct snapshot *snapshot,
 				    const struct snapshot_options *options,
-				    const struct snapshot_collector *state,
+				    struct snapshot_collector *state,
 				    const struct histogram_desc *desc)
 {
-	const char **labels = arena_alloc(snapshot, (desc->groups + 1) * sizeof(*labels));
+	const char **labels;
 	struct reader_rows entries;
 	char buf[PATH_MAX];
 
+	if (state->group_labels && !strcmp(state->group_labels_map, desc->group_map))
+		return state->group_labels;
+	labels = arena_alloc(snapshot, (desc->groups + 1) * sizeof(*labels));
 	if (!labels || reader_rows(options->pin_root, state->collector->name, desc->group_map,
 				   &entries, NULL))
 		return NULL;
@@ -425,6 +429,8 @@ static const char **group_labels_of(struct snapshot *snapshot,
 				&desc->group, NULL, entry, buf, sizeof(buf)));
 	}
 	reader_rows_free(&entries);
+	state->group_labels_map = desc->group_map;
+	state->group_labels = labels;
 	return labels;
 }
 

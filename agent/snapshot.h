@@ -81,6 +81,9 @@ struct snapshot_collector {
 	unsigned int cgroup_row_count;
 	bool cgroup_rows_read;
 	bool cgroup_merge;		/* rows that share a label: their series add up */
+	/* The labels of the slot groups of group_labels_map, read once for its histograms. */
+	const char *group_labels_map;
+	const char **group_labels;
 };
 
 struct snapshot_options {
