@@ -48,7 +48,7 @@ int cli_stacks(int argc, char **argv)
 		fprintf(stderr, "khist: stacks takes one name: offcpu\n");
 		return EXIT_USAGE;
 	}
-	desc = stacks_find(argv[optind], &collector);
+	desc = collector_find_stacks(argv[optind], &collector);
 	if (!desc) {
 		fprintf(stderr, "khist: no stacks '%s' (there is offcpu, of the stacks collector)\n",
 			argv[optind]);

@@ -45,6 +45,18 @@ const struct histogram_desc *collector_find_histogram(const char *name,
 	return NULL;
 }
 
+const struct stack_desc *collector_find_stacks(const char *name, const struct collector **owner)
+{
+	for (unsigned int i = 0; i < collector_count; i++)
+		for (unsigned int s = 0; s < collectors[i]->stack_count; s++)
+			if (!strcmp(collectors[i]->stacks[s].name, name)) {
+				if (owner)
+					*owner = collectors[i];
+				return &collectors[i]->stacks[s];
+			}
+	return NULL;
+}
+
 static const char *const mode_names[KHIST_ATTACH_MODE_COUNT] = KHIST_ATTACH_MODE_NAMES;
 
 const char *collector_mode_name(unsigned int mode)

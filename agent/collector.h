@@ -92,7 +92,9 @@ struct histogram_desc {
 	/*
 	 * Rows on demand: @map has @rows per-CPU rows, @rows_map gives each
 	 * slot its row + 1 (a u64, 0: none), and slots without one count in
-	 * their row of @shared_map, shared by all CPUs. NULL: row = slot.
+	 * their row of @shared_map, shared by all CPUs. NULL: row = slot. The
+	 * loader sets the BPF object's ROWS_MAP_count to @rows: histograms that
+	 * share a rows map have the same @rows.
 	 */
 	const char *rows_map, *shared_map;
 	unsigned int rows;
@@ -266,6 +268,8 @@ const struct collector *collector_find(const char *name);
 /* The histogram NAME of any collector, and its collector. */
 const struct histogram_desc *collector_find_histogram(const char *name,
 						       const struct collector **owner);
+/* The stack set NAME of any collector, and its collector. */
+const struct stack_desc *collector_find_stacks(const char *name, const struct collector **owner);
 const char *collector_mode_name(unsigned int mode);
 /* The enum value of a mode name, or -1. */
 int collector_mode_by_name(const char *name);

@@ -287,7 +287,7 @@ static enum MHD_Result stacks(struct MHD_Connection *connection, struct http_con
 static enum MHD_Result flamegraph(struct MHD_Connection *connection, struct http_context *context)
 {
 	const struct collector *collector;
-	const struct stack_desc *desc = stacks_find("offcpu", &collector);
+	const struct stack_desc *desc = collector_find_stacks("offcpu", &collector);
 	struct error_context error = {};
 	struct stack_set set;
 	char *body = NULL, text[ERROR_TEXT_SIZE + 2];

@@ -10,18 +10,6 @@
 #include "reader.h"
 #include "stacks.h"
 
-const struct stack_desc *stacks_find(const char *name, const struct collector **owner)
-{
-	for (unsigned int i = 0; i < collector_count; i++)
-		for (unsigned int s = 0; s < collectors[i]->stack_count; s++)
-			if (!strcmp(collectors[i]->stacks[s].name, name)) {
-				if (owner)
-					*owner = collectors[i];
-				return &collectors[i]->stacks[s];
-			}
-	return NULL;
-}
-
 static int by_time(const void *a, const void *b)
 {
 	const struct stack_entry *x = a, *y = b;

@@ -35,8 +35,6 @@ struct stack_set {
 int stacks_take(struct stack_set *set, const char *pin_root, const struct collector *collector,
 		const struct stack_desc *desc, const char *kallsyms, struct error_context *error);
 void stacks_free(struct stack_set *set);
-/* The stack_desc NAME of any collector, and its collector. */
-const struct stack_desc *stacks_find(const char *name, const struct collector **owner);
 
 /* The @rows stacks with most time, each with its frames (offcputime's layout). */
 void stacks_print_top(FILE *out, const struct stack_set *set, unsigned int rows);

@@ -170,7 +170,7 @@ static bool check_paths(const struct stack_set *set, const char *mode)
 
 static void test_known_paths(void)
 {
-	const struct stack_desc *desc = stacks_find("offcpu", NULL);
+	const struct stack_desc *desc = collector_find_stacks("offcpu", NULL);
 	struct both_modes both;
 	bool ok, ran;
 
@@ -433,7 +433,7 @@ static void test_drops_and_errors(void)
 static void test_module_frames(void)
 {
 	const struct collector *collector;
-	const struct stack_desc *desc = stacks_find("offcpu", &collector);
+	const struct stack_desc *desc = collector_find_stacks("offcpu", &collector);
 	struct error_context error = {};
 	struct loader_options options;
 	enum khist_attach_mode mode;
