@@ -168,6 +168,7 @@ int cli_load(int argc, char **argv)
 	unsigned int count;
 	long long number;
 	int opt, status = EXIT_OK;
+	bool filtered;
 
 	loader_default_options(&load);
 	optind = 1;
@@ -277,13 +278,13 @@ int cli_load(int argc, char **argv)
 	}
 	if (pick_collectors(argc - optind, argv + optind, picked, &count, false))
 		return EXIT_USAGE;
+	/* Loading every collector for some tasks: those that count no task's work stay out. */
+	filtered = optind == argc && (load.filter_tgid || load.filter_comm[0] || load.filter_cgroup);
 	for (unsigned int i = 0; i < count; i++) {
-		bool filtered = load.filter_tgid || load.filter_comm[0] || load.filter_cgroup;
 		enum khist_attach_mode mode;
 		int err;
 
-		/* Loading every collector for some tasks: those that count no task's work stay out. */
-		if (optind == argc && filtered && picked[i]->no_task_filters) {
+		if (filtered && picked[i]->no_task_filters) {
 			printf("%s: not loaded: --pid, --comm and --cgroup do not apply to it\n",
 			       picked[i]->name);
 			continue;
