@@ -597,7 +597,8 @@ static int try_mode(const struct collector *collector, const struct collector_mo
 		const struct histogram_desc *hist = &collector->histograms[h];
 		char rows_name[96];
 
-		snprintf(rows_name, sizeof(rows_name), "%s_rows", hist->name);
+		/* Histograms that share a rows map share its count too. */
+		snprintf(rows_name, sizeof(rows_name), "%s_count", hist->rows_map ? hist->rows_map : "");
 		if (hist->rows_map && set_rodata(attempt->obj, rows_name, &hist->rows, sizeof(__u32)))
 			return fail(-EINVAL, "the %s object lacks %s", collector->name, rows_name);
 	}

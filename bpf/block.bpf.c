@@ -88,13 +88,8 @@ SHARED_ROWS(block_latency_shared);
 SHARED_ROWS(block_queue_time_shared);
 SHARED_ROWS(block_size_shared);
 
-/*
- * Per-CPU rows of each histogram, set by the loader: the same number, as
- * the three share block_rows (a slot's row is its row in each).
- */
-const volatile __u32 block_latency_rows = 1;
-const volatile __u32 block_queue_time_rows = 1;
-const volatile __u32 block_size_rows = 1;
+/* Per-CPU rows of the three histograms (a slot's row is its row in each): set by the loader. */
+const volatile __u32 block_rows_count = 1;
 
 static __always_inline __u32 op_of(struct request *rq)
 {
@@ -161,7 +156,7 @@ static __always_inline void record(void *hist, void *shared, int *row, __u32 slo
 				   enum khist_unit unit)
 {
 	if (*row == -2)
-		*row = khist_row_of_slot(&block_rows, &block_rows_used, slot, block_latency_rows);
+		*row = khist_row_of_slot(&block_rows, &block_rows_used, slot, block_rows_count);
 	khist_hist_record_on_demand(hist, shared, *row, slot, value,
 				    khist_bucket_word(value, unit), unit);
 }

@@ -74,8 +74,8 @@ struct {
 	__type(value, struct khist_cgroup_syscall_value);
 } cgroup_syscalls SEC(".maps");
 
-/* Per-CPU rows of syscall_latency_hist: the loader sets NAME_rows of a histogram NAME. */
-const volatile __u32 syscall_latency_rows = 1;
+/* Per-CPU rows of syscall_latency_hist: the loader sets ROWS_MAP_count of a rows map. */
+const volatile __u32 syscall_rows_count = 1;
 
 /*
  * Only failing calls look this up: a hash keeps it small to read, where an
@@ -126,7 +126,7 @@ int BPF_PROG(syscalls_enter, struct pt_regs *regs, long nr)
  */
 static __always_inline int record_latency(__u32 nr, __u64 latency, __u32 word)
 {
-	int row = khist_row_of_slot(&syscall_rows, &syscall_rows_used, nr, syscall_latency_rows);
+	int row = khist_row_of_slot(&syscall_rows, &syscall_rows_used, nr, syscall_rows_count);
 
 	khist_hist_record_on_demand(&syscall_latency_hist, &syscall_latency_shared, row, nr,
 				    latency, word, KHIST_UNIT_NS);
