@@ -87,6 +87,19 @@ start_daemon() {	# start_daemon CONFIG: khistd under notify_wait; sets $daemon a
 	daemon=$2 ready_ms=$3
 }
 
+# A process killed with -9 tears its memory down before it closes its files
+# (its listening socket too): under ASan that takes a while.
+exited() {	# exited PID: wait up to 10 s until it is gone or a zombie
+	local state
+	for _ in $(seq 200); do
+		state=$(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) || return 0
+		case $state in ""|Z|X) return 0 ;; esac
+		sleep 0.05
+	done
+	echo "process $1 still running"
+	return 1
+}
+
 scrape() { curl -sf --max-time 10 "$url/metrics" -o "$1"; }
 value() {	# value FILE SERIES: the sample value of one exact series
 	awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print "missing" }' "$1"
@@ -250,7 +263,7 @@ check port_in_use_is_one_clear_error port_in_use
 # 15: kill -9, count while down, restart: nothing goes backwards
 restart() {
 	scrape "$work/before" || return 1
-	kill -9 "$daemon"; wait "$daemon" 2>/dev/null; daemon=
+	kill -9 "$daemon"; exited "$daemon" || return 1; daemon=
 	run_burst || return 1
 	start_daemon "$work/khistd.conf" || return 1
 	scrape "$work/after" || return 1
