@@ -67,7 +67,10 @@ check packages_hold_what_they_should contents
 # has no headers here (so nothing is built for it); the test kernels come next.
 dkms_installed() {
 	[ ${#releases[@]} -gt 0 ] || { echo "no test kernel headers installed"; return 1; }
-	dpkg -i "$deb"/khist-dkms_"$version"_all.deb || return 1
+	dpkg -i "$deb"/khist-dkms_"$version"_all.deb || {
+		tail -n 40 /var/lib/dkms/khist/"$version"/build/make.log 2>/dev/null
+		return 1
+	}
 	for release in "${releases[@]}"; do
 		local start=$SECONDS
 		dkms install "khist/$version" -k "$release" > "$top/build/dkms-$release.log" 2>&1 ||
