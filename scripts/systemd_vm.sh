@@ -255,7 +255,11 @@ rm -rf "$stage"
 echo "systemd_vm: disk image created in $(secs $(($(now_ms) - t)))s ($disk, $(du -h "$disk" | cut -f1) used)"
 
 append="root=/dev/vda rw console=ttyS0 panic=-1 loglevel=5 ${KHIST_VM_APPEND:-}"
-qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$memory" -smp "$cpus"
+# One TCG thread for the vCPUs, as in vmtest.sh (VMTEST_TCG_THREAD): multi-threaded
+# TCG runs stale kernel text after a text_poke (scripts/tcg-text-poke.sh).
+tcg_thread=${VMTEST_TCG_THREAD:-single}
+case $tcg_thread in single|multi) ;; *) echo "systemd_vm: VMTEST_TCG_THREAD is single or multi, not '$tcg_thread'" >&2; exit 2 ;; esac
+qemu=(qemu-system-x86_64 -accel tcg,thread=$tcg_thread -cpu max -m "$memory" -smp "$cpus"
 	-nodefaults -no-reboot -display none -vga none -nic none
 	-kernel "$rootfs/vmlinuz" -initrd "$rootfs/initrd.img"
 	# The disk lives for one run only: flushes to the host are wasted time.
