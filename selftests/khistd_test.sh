@@ -87,13 +87,12 @@ start_daemon() {	# start_daemon CONFIG: khistd under notify_wait; sets $daemon a
 	daemon=$2 ready_ms=$3
 }
 
-# A process killed with -9 tears its memory down before it closes its files
-# (its listening socket too): under ASan that takes a while.
-exited() {	# exited PID: wait up to 10 s until it is gone or a zombie
-	local state
+# The daemon is not this shell's child, so 'wait' cannot tell when it is gone;
+# and one killed with -9 tears its memory down before it closes its files (its
+# listening socket too): under ASan that takes a while.
+exited() {	# exited PID: wait up to 10 s until the process is gone
 	for _ in $(seq 200); do
-		state=$(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) || return 0
-		case $state in ""|Z|X) return 0 ;; esac
+		kill -0 "$1" 2>/dev/null || return 0
 		sleep 0.05
 	done
 	echo "process $1 still running"
@@ -306,8 +305,7 @@ check bad_config_on_sighup_keeps_running bad_reload
 stop() {
 	write_config "$work/khistd.conf"
 	kill -TERM "$daemon"
-	for _ in $(seq 100); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.05; done
-	! kill -0 "$daemon" 2>/dev/null && daemon= &&
+	exited "$daemon" && daemon= &&
 	[ -e "$root/syscalls/links/syscalls_exit" ] && grep -q 'keep counting' "$work/khistd.log"
 }
 check sigterm_leaves_collectors_counting stop
@@ -315,7 +313,7 @@ unload_on_exit() {
 	write_config "$work/exit.conf" "unload_on_exit = true"
 	start_daemon "$work/exit.conf" || return 1
 	kill -TERM "$daemon"
-	for _ in $(seq 100); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.05; done
+	exited "$daemon"
 	daemon=
 	[ ! -e "$root/syscalls" ] && [ ! -e "$root/vfs" ]
 }
