@@ -20,7 +20,7 @@ while getopts "f:s:h" opt; do
 	case $opt in
 	f) target=$OPTARG ;;
 	s) seconds=$OPTARG ;;
-	*) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	*) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
