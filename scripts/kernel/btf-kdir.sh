@@ -74,7 +74,9 @@ found=0
 for offset in $(LC_ALL=C grep -obUaP "$magic" "$image" | cut -d: -f1); do
 	# Trailing data after the payload makes the tools complain: the ELF decides.
 	tail -c +$((offset + 1)) "$image" | $unpack > "$cache/vmlinux" 2>/dev/null || true
-	if readelf -S "$cache/vmlinux" 2>/dev/null | grep -q ' \.BTF '; then
+	# Not grep -q: leaving early would end readelf by SIGPIPE, which pipefail
+	# takes for "no .BTF" (one time in six here).
+	if readelf -S "$cache/vmlinux" 2>/dev/null | grep ' \.BTF ' > /dev/null; then
 		found=1
 		break
 	fi
