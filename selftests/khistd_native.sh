@@ -124,7 +124,18 @@ burst() {
 	for _ in $(seq 100); do [ "$(cat "$work/done" 2>/dev/null | wc -l)" = "$1" ] && break; sleep 0.1; done
 	sleep 3
 }
+# The calls both servers count now: "native classic".
+counted() {
+	echo "$(value $native_port 'histogram_count(khist_syscall_latency_seconds{syscall="getppid"})')" \
+	     "$(value $classic_port 'khist_syscall_latency_seconds_count{syscall="getppid"}')"
+}
 burst 1
+# The rates are compared over the second burst only: a server that scraped
+# during the first one would count part of it, the other not all of it.
+for _ in $(seq 100); do [ "$(counted)" = "$CALLS $CALLS" ] && break; sleep 0.1; done
+# The window starts within a second of this mark (whole seconds), and each
+# server scrapes twice more before the second burst.
+sleep 1; first_burst_counted=$(date +%s); sleep 3
 burst 2
 CALLS=$((2 * CALLS))
 
@@ -140,8 +151,7 @@ check native_server_has_native_histograms native_series
 
 counts() {
 	local native classic
-	native=$(value $native_port 'histogram_count(khist_syscall_latency_seconds{syscall="getppid"})')
-	classic=$(value $classic_port 'khist_syscall_latency_seconds_count{syscall="getppid"}')
+	read -r native classic <<< "$(counted)"
 	echo "getppid calls: $CALLS made, native histogram_count $native, classic _count $classic"
 	[ "$native" = $CALLS ] && [ "$classic" = $CALLS ]
 }
@@ -173,11 +183,11 @@ quantiles() {
 check quantiles_agree_within_a_bucket quantiles
 
 rates() {
-	local native classic count
-	count=$(value $native_port 'histogram_count(rate(khist_syscall_latency_seconds{syscall="getppid"}[1m]))')
-	native=$(value $native_port 'histogram_quantile(0.99, rate(khist_syscall_latency_seconds{syscall="getppid"}[1m]))')
-	classic=$(value $classic_port 'histogram_quantile(0.99, rate(khist_syscall_latency_seconds_bucket{syscall="getppid"}[1m]))')
-	echo "rate over 1m: $count calls/s; q0.99 native $native s, classic $classic s"
+	local native classic count range=$(($(date +%s) - first_burst_counted))s
+	count=$(value $native_port "histogram_count(rate(khist_syscall_latency_seconds{syscall=\"getppid\"}[$range]))")
+	native=$(value $native_port "histogram_quantile(0.99, rate(khist_syscall_latency_seconds{syscall=\"getppid\"}[$range]))")
+	classic=$(value $classic_port "histogram_quantile(0.99, rate(khist_syscall_latency_seconds_bucket{syscall=\"getppid\"}[$range]))")
+	echo "rate over $range: $count calls/s; q0.99 native $native s, classic $classic s"
 	awk -v n="$count" 'BEGIN { exit !(n > 0) }' && same_bucket "$native" "$classic"
 }
 check quantiles_of_rates_agree rates
